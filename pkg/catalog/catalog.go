@@ -1,0 +1,320 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/fieldmask"
+	"github.com/aroundme/aroundme/pkg/store"
+	"github.com/aroundme/aroundme/pkg/validate"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// KeyPrefix starts the store key of every mini-program.
+const KeyPrefix = "mp/"
+
+// Key is the store key of a mini-program.
+func Key(id string) string { return KeyPrefix + id }
+
+// Change is one committed change: New is the record after the write, nil
+// when it was deleted.
+type Change struct {
+	ID  string
+	New *v1.MiniProgram
+}
+
+// Listener receives every committed batch of changes, in commit order. It is
+// called after the write is durable and before the write is acknowledged, so
+// that a caller who got an answer sees the change in the next read of the
+// index. Records handed over must not be modified.
+type Listener func([]Change)
+
+// Catalog reads and writes mini-programs.
+type Catalog struct {
+	st  store.Store
+	now func() time.Time
+
+	// mu orders commits and listener calls, so that listeners see changes
+	// in the same order as the store.
+	mu        sync.Mutex
+	listeners []Listener
+}
+
+// New returns a Catalog over st; now is the clock (nil = time.Now).
+func New(st store.Store, now func() time.Time) *Catalog {
+	if now == nil {
+		now = time.Now
+	}
+	return &Catalog{st: st, now: now}
+}
+
+// Listen adds l to the listeners of committed changes.
+func (c *Catalog) Listen(l Listener) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listeners = append(c.listeners, l)
+}
+
+// update runs fn in a store transaction and, once it is durable, hands its
+// changes to the listeners.
+func (c *Catalog) update(ctx context.Context, fn func(tx store.Tx) ([]Change, error)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var changes []Change
+	err := c.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		changes, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		for _, l := range c.listeners {
+			l(changes)
+		}
+	}
+	return nil
+}
+
+func get(tx store.Tx, id string) (*v1.MiniProgram, error) {
+	b, err := tx.Get(Key(id))
+	if err != nil {
+		return nil, err
+	}
+	return Decode(id, b)
+}
+
+// Decode parses a stored record. A record that does not parse is corruption
+// of the data file and is reported as such, never skipped.
+func Decode(id string, b []byte) (*v1.MiniProgram, error) {
+	mp := &v1.MiniProgram{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		return nil, fmt.Errorf("catalog: record %q is corrupt: %w", id, err)
+	}
+	return mp, nil
+}
+
+func put(tx store.Tx, mp *v1.MiniProgram) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
+	if err != nil {
+		return err
+	}
+	return tx.Set(Key(mp.GetId()), b)
+}
+
+// writable returns a copy of mp with the output-only fields cleared.
+func writable(mp *v1.MiniProgram) *v1.MiniProgram {
+	out := proto.Clone(mp).(*v1.MiniProgram)
+	out.Version, out.CreateTime, out.UpdateTime = 0, nil, nil
+	return out
+}
+
+func notFound(id string) error { return apierr.NotFound("mini-program %q not found", id) }
+
+// Get returns the mini-program id.
+func (c *Catalog) Get(ctx context.Context, id string) (*v1.MiniProgram, error) {
+	var mp *v1.MiniProgram
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		mp, err = get(tx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(id)
+	}
+	return mp, err
+}
+
+// Create stores a new mini-program at version 1.
+func (c *Catalog) Create(ctx context.Context, in *v1.MiniProgram) (*v1.MiniProgram, error) {
+	mp := writable(in)
+	var v apierr.Violations
+	validate.MiniProgram(&v, "mini_program", mp)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ts := timestamppb.New(c.now())
+	mp.Version, mp.CreateTime, mp.UpdateTime = 1, ts, ts
+	err := c.update(ctx, func(tx store.Tx) ([]Change, error) {
+		if _, err := tx.Get(Key(mp.GetId())); err == nil {
+			return nil, apierr.AlreadyExists("mini-program %q already exists", mp.GetId())
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		return []Change{{ID: mp.GetId(), New: mp}}, put(tx, mp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mp, nil
+}
+
+// Update replaces the fields named by paths (every writable field when paths
+// is empty) of the stored mini-program with those of in. expectedVersion 0
+// means any version.
+func (c *Catalog) Update(ctx context.Context, in *v1.MiniProgram, paths []string, expectedVersion int64) (*v1.MiniProgram, error) {
+	var out *v1.MiniProgram
+	err := c.update(ctx, func(tx store.Tx) ([]Change, error) {
+		cur, err := get(tx, in.GetId())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(in.GetId())
+		} else if err != nil {
+			return nil, err
+		}
+		if expectedVersion != 0 && cur.GetVersion() != expectedVersion {
+			return nil, apierr.Aborted("mini-program %q is at version %d, not %d: re-read and retry", in.GetId(), cur.GetVersion(), expectedVersion)
+		}
+		var next *v1.MiniProgram
+		if len(paths) == 0 {
+			next = writable(in)
+		} else {
+			next = writable(cur)
+			fieldmask.Apply(next, in, paths)
+		}
+		var v apierr.Violations
+		validate.MiniProgram(&v, "mini_program", next)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		next.Version = cur.GetVersion() + 1
+		next.CreateTime = cur.GetCreateTime()
+		next.UpdateTime = timestamppb.New(c.now())
+		out = next
+		return []Change{{ID: next.GetId(), New: next}}, put(tx, next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delete removes the mini-program id. expectedVersion 0 means any version.
+func (c *Catalog) Delete(ctx context.Context, id string, expectedVersion int64) error {
+	return c.update(ctx, func(tx store.Tx) ([]Change, error) {
+		cur, err := get(tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(id)
+		} else if err != nil {
+			return nil, err
+		}
+		if expectedVersion != 0 && cur.GetVersion() != expectedVersion {
+			return nil, apierr.Aborted("mini-program %q is at version %d, not %d: re-read and retry", id, cur.GetVersion(), expectedVersion)
+		}
+		return []Change{{ID: id}}, tx.Delete(Key(id))
+	})
+}
+
+// List returns up to n mini-programs with ids after `after`, in id order,
+// only of category (unspecified = all). more reports whether any record
+// follows the page.
+func (c *Catalog) List(ctx context.Context, after string, category v1.Category, n int) (page []*v1.MiniProgram, more bool, err error) {
+	err = c.st.View(ctx, func(tx store.Tx) error {
+		var derr error
+		scanAfter := ""
+		if after != "" {
+			scanAfter = Key(after)
+		}
+		serr := tx.Scan(KeyPrefix, scanAfter, func(key string, val []byte) bool {
+			mp, err := Decode(key[len(KeyPrefix):], val)
+			if err != nil {
+				derr = err
+				return false
+			}
+			if category != v1.Category_CATEGORY_UNSPECIFIED && mp.GetCategory() != category {
+				return true
+			}
+			if len(page) == n {
+				more = true // one matching record follows the page
+				return false
+			}
+			page = append(page, mp)
+			return true
+		})
+		if serr != nil {
+			return serr
+		}
+		return derr
+	})
+	return page, more, err
+}
+
+// UpsertResult says what happened to one item of an upsert batch.
+type UpsertResult int
+
+// Outcomes of an upserted item.
+const (
+	Created UpsertResult = iota + 1
+	Updated
+)
+
+// Upsert writes every item of batch, already validated, in one durable
+// transaction: new ids are created at version 1, existing ones replaced with
+// their version plus one and their create_time kept. Either the whole batch
+// is committed or none of it.
+func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]UpsertResult, error) {
+	res := make([]UpsertResult, len(batch))
+	ts := timestamppb.New(c.now())
+	err := c.update(ctx, func(tx store.Tx) ([]Change, error) {
+		changes := make([]Change, 0, len(batch))
+		for i, in := range batch {
+			mp := writable(in)
+			cur, err := get(tx, mp.GetId())
+			switch {
+			case err == nil:
+				mp.Version, mp.CreateTime = cur.GetVersion()+1, cur.GetCreateTime()
+				res[i] = Updated
+			case errors.Is(err, store.ErrNotFound):
+				mp.Version, mp.CreateTime = 1, ts
+				res[i] = Created
+			default:
+				return nil, err
+			}
+			mp.UpdateTime = ts
+			if err := put(tx, mp); err != nil {
+				return nil, err
+			}
+			changes = append(changes, Change{ID: mp.GetId(), New: mp})
+		}
+		return changes, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Count returns the number of stored mini-programs.
+func (c *Catalog) Count(ctx context.Context) (int, error) {
+	n := 0
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(KeyPrefix, "", func(string, []byte) bool { n++; return true })
+	})
+	return n, err
+}
+
+// Load calls fn for every stored mini-program in id order; used at start to
+// build the indexes. A corrupt record stops the load with an error.
+func (c *Catalog) Load(ctx context.Context, fn func(*v1.MiniProgram) error) error {
+	return c.st.View(ctx, func(tx store.Tx) error {
+		var ferr error
+		err := tx.Scan(KeyPrefix, "", func(key string, val []byte) bool {
+			mp, err := Decode(key[len(KeyPrefix):], val)
+			if err == nil {
+				err = fn(mp)
+			}
+			ferr = err
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+		return ferr
+	})
+}

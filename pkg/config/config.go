@@ -1,0 +1,167 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of `aroundme serve`.
+type Config struct {
+	// GRPCAddr is the gRPC listener (host:port).
+	GRPCAddr string
+	// MetricsAddr is the HTTP listener for /metrics, /healthz and /readyz.
+	MetricsAddr string
+	// DataDir holds the buntdb file, its lock and the server's secrets.
+	DataDir string
+	// KeysFile is the YAML file of hashed API keys. Required unless Demo.
+	KeysFile string
+	// Demo seeds a synthetic city on first start and writes demo keys.
+	Demo bool
+	// DemoSeed makes the demo catalog deterministic.
+	DemoSeed int64
+	// DemoSize is the number of mini-programs the demo seeds.
+	DemoSize int
+
+	// Log configures the structured logger.
+	Log LogConfig
+	// GRPC holds transport limits.
+	GRPC GRPCConfig
+	// Catalog holds catalog write settings.
+	Catalog CatalogConfig
+}
+
+// LogConfig configures log/slog.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string
+	// Format is json (for machines) or text (for people).
+	Format string
+}
+
+// GRPCConfig sets the transport limits that protect the server from slow,
+// greedy or misbehaving clients. All are explicit so that none silently
+// follows a library default.
+type GRPCConfig struct {
+	// MaxRecvMsgBytes caps one inbound message.
+	MaxRecvMsgBytes int
+	// MaxSendMsgBytes caps one outbound message.
+	MaxSendMsgBytes int
+	// MaxConcurrentStreams caps the streams of one HTTP/2 connection.
+	MaxConcurrentStreams int
+	// ConnectionTimeout bounds the handshake of a new connection.
+	ConnectionTimeout time.Duration
+	// KeepaliveMinTime is the shortest ping interval a client may use; a
+	// client pinging more often gets GOAWAY.
+	KeepaliveMinTime time.Duration
+	// KeepaliveTime is how long a connection may be silent before the server
+	// pings it.
+	KeepaliveTime time.Duration
+	// KeepaliveTimeout is how long the server waits for the ping's answer
+	// before it closes a half-open connection.
+	KeepaliveTimeout time.Duration
+	// MaxConnectionIdle closes connections idle for this long.
+	MaxConnectionIdle time.Duration
+	// ShutdownGrace is how long in-flight calls may run after SIGTERM before
+	// they are cut.
+	ShutdownGrace time.Duration
+}
+
+// CatalogConfig sets how catalog writes are committed.
+type CatalogConfig struct {
+	// ImportBatch is how many imported items share one fsynced commit.
+	ImportBatch int
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		GRPCAddr:    "127.0.0.1:50051",
+		MetricsAddr: "127.0.0.1:9102",
+		DataDir:     "./data",
+		DemoSeed:    1,
+		DemoSize:    50000,
+		Log:         LogConfig{Level: "info", Format: "json"},
+		GRPC: GRPCConfig{
+			MaxRecvMsgBytes:      4 << 20,
+			MaxSendMsgBytes:      16 << 20,
+			MaxConcurrentStreams: 1000,
+			ConnectionTimeout:    10 * time.Second,
+			KeepaliveMinTime:     10 * time.Second,
+			KeepaliveTime:        2 * time.Minute,
+			KeepaliveTimeout:     20 * time.Second,
+			MaxConnectionIdle:    15 * time.Minute,
+			ShutdownGrace:        15 * time.Second,
+		},
+		Catalog: CatalogConfig{ImportBatch: 2000},
+	}
+}
+
+// Validate reports every problem of c at once, joined, one line each.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	checkAddr := func(flag, addr string) {
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			add("--%s %q: want host:port: %v", flag, addr, err)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			add("--%s %q: port must be a number 0-65535", flag, addr)
+		}
+	}
+	checkAddr("grpc-addr", c.GRPCAddr)
+	checkAddr("metrics-addr", c.MetricsAddr)
+	if c.GRPCAddr == c.MetricsAddr && !strings.HasSuffix(c.GRPCAddr, ":0") {
+		add("--grpc-addr and --metrics-addr are both %q: they need separate ports", c.GRPCAddr)
+	}
+	if c.DataDir == "" {
+		add("--data-dir: must not be empty")
+	}
+	if c.KeysFile == "" && !c.Demo {
+		add("--keys-file: required (or run with --demo to generate demo keys)")
+	}
+	if c.DemoSize < 1 || c.DemoSize > 5_000_000 {
+		add("--demo-size %d: must be 1-5000000", c.DemoSize)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("--log-level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		add("--log-format %q: want json or text", c.Log.Format)
+	}
+	g := c.GRPC
+	if g.MaxRecvMsgBytes < 1024 || g.MaxRecvMsgBytes > 1<<30 {
+		add("--max-recv-msg-bytes %d: must be 1024-1073741824", g.MaxRecvMsgBytes)
+	}
+	if g.MaxSendMsgBytes < 1024 || g.MaxSendMsgBytes > 1<<30 {
+		add("--max-send-msg-bytes %d: must be 1024-1073741824", g.MaxSendMsgBytes)
+	}
+	if g.MaxConcurrentStreams < 1 || g.MaxConcurrentStreams > 1<<20 {
+		add("--max-concurrent-streams %d: must be 1-1048576", g.MaxConcurrentStreams)
+	}
+	positive := map[string]time.Duration{
+		"connection-timeout":  g.ConnectionTimeout,
+		"keepalive-min-time":  g.KeepaliveMinTime,
+		"keepalive-time":      g.KeepaliveTime,
+		"keepalive-timeout":   g.KeepaliveTimeout,
+		"max-connection-idle": g.MaxConnectionIdle,
+	}
+	for _, name := range sortedKeys(positive) {
+		if positive[name] <= 0 {
+			add("--%s %s: must be positive", name, positive[name])
+		}
+	}
+	if g.ShutdownGrace < 0 {
+		add("--shutdown-grace %s: must not be negative", g.ShutdownGrace)
+	}
+	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
+		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,173 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"context"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/catalog"
+	"github.com/aroundme/aroundme/pkg/pagetoken"
+	"github.com/aroundme/aroundme/pkg/validate"
+	"google.golang.org/grpc/codes"
+)
+
+const (
+	defaultPageSize  = 50
+	maxImportErrors  = 100
+	listTokenPurpose = "ListMiniPrograms"
+)
+
+// catalogService implements CatalogService over the catalog.
+type catalogService struct {
+	v1.UnimplementedCatalogServiceServer
+	cat         *catalog.Catalog
+	tokens      *pagetoken.Codec
+	importBatch int
+}
+
+func (s *catalogService) CreateMiniProgram(ctx context.Context, req *v1.CreateMiniProgramRequest) (*v1.CreateMiniProgramResponse, error) {
+	mp, err := s.cat.Create(ctx, req.GetMiniProgram())
+	if err != nil {
+		return nil, err
+	}
+	return &v1.CreateMiniProgramResponse{MiniProgram: mp}, nil
+}
+
+func (s *catalogService) GetMiniProgram(ctx context.Context, req *v1.GetMiniProgramRequest) (*v1.GetMiniProgramResponse, error) {
+	mp, err := s.cat.Get(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return &v1.GetMiniProgramResponse{MiniProgram: mp}, nil
+}
+
+func (s *catalogService) UpdateMiniProgram(ctx context.Context, req *v1.UpdateMiniProgramRequest) (*v1.UpdateMiniProgramResponse, error) {
+	mp, err := s.cat.Update(ctx, req.GetMiniProgram(), req.GetUpdateMask().GetPaths(), req.GetExpectedVersion())
+	if err != nil {
+		return nil, err
+	}
+	return &v1.UpdateMiniProgramResponse{MiniProgram: mp}, nil
+}
+
+func (s *catalogService) DeleteMiniProgram(ctx context.Context, req *v1.DeleteMiniProgramRequest) (*v1.DeleteMiniProgramResponse, error) {
+	if err := s.cat.Delete(ctx, req.GetId(), req.GetExpectedVersion()); err != nil {
+		return nil, err
+	}
+	return &v1.DeleteMiniProgramResponse{}, nil
+}
+
+// listCursor is the signed content of a ListMiniPrograms page token. It
+// carries the filter so that a token cannot be replayed with another one.
+type listCursor struct {
+	After    string `json:"a"`
+	Category int32  `json:"c"`
+}
+
+func (s *catalogService) ListMiniPrograms(ctx context.Context, req *v1.ListMiniProgramsRequest) (*v1.ListMiniProgramsResponse, error) {
+	n := int(req.GetPageSize())
+	if n == 0 {
+		n = defaultPageSize
+	}
+	var cur listCursor
+	if tok := req.GetPageToken(); tok != "" {
+		raw, err := s.tokens.Decode(listTokenPurpose, tok)
+		if err == nil {
+			err = json.Unmarshal(raw, &cur)
+		}
+		if err != nil {
+			return nil, badToken()
+		}
+		if cur.Category != int32(req.GetCategory()) {
+			return nil, &apierr.Error{Code: codes.InvalidArgument, Message: "invalid page_token",
+				Violations: []apierr.FieldViolation{{Field: "page_token", Description: "the token was issued for another category filter"}}}
+		}
+	}
+	page, more, err := s.cat.List(ctx, cur.After, req.GetCategory(), n)
+	if err != nil {
+		return nil, err
+	}
+	resp := &v1.ListMiniProgramsResponse{MiniPrograms: page}
+	if more {
+		raw, _ := json.Marshal(listCursor{After: page[len(page)-1].GetId(), Category: int32(req.GetCategory())})
+		resp.NextPageToken = s.tokens.Encode(listTokenPurpose, raw)
+	}
+	return resp, nil
+}
+
+func badToken() error {
+	return &apierr.Error{Code: codes.InvalidArgument, Message: "invalid page_token",
+		Violations: []apierr.FieldViolation{{Field: "page_token", Description: pagetoken.ErrInvalid.Error()}}}
+}
+
+// ImportMiniPrograms upserts a stream of mini-programs, committing them in
+// batches of importBatch items, each batch one durable transaction. An item
+// that fails validation is reported and skipped; the rest are kept. If a
+// commit fails, the call fails with UNAVAILABLE and says how many items were
+// committed before.
+func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniProgramsServer) error {
+	ctx := stream.Context()
+	resp := &v1.ImportMiniProgramsResponse{}
+	batch := make([]*v1.MiniProgram, 0, s.importBatch)
+	fail := func(index int64, id, msg string) {
+		resp.Failed++
+		if len(resp.Errors) < maxImportErrors {
+			resp.Errors = append(resp.Errors, &v1.ImportError{Index: index, Id: id, Message: msg})
+		}
+	}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := s.cat.Upsert(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("import stopped after %d committed items: %w", resp.Created+resp.Updated, err)
+		}
+		for _, r := range res {
+			if r == catalog.Created {
+				resp.Created++
+			} else {
+				resp.Updated++
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for index := int64(0); ; index++ {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		mp := req.GetMiniProgram()
+		var v apierr.Violations
+		if mp == nil {
+			v.Add("mini_program", "required")
+		} else {
+			if !validate.ValidID(mp.GetId()) {
+				v.Add("mini_program.id", "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", mp.GetId())
+			}
+			validate.MiniProgram(&v, "mini_program", mp)
+		}
+		if err := v.Err(); err != nil {
+			fail(index, mp.GetId(), err.Error())
+			continue
+		}
+		batch = append(batch, mp)
+		if len(batch) == s.importBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return stream.SendAndClose(resp)
+}

@@ -1,0 +1,308 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/auth"
+	"github.com/aroundme/aroundme/pkg/catalog"
+	"github.com/aroundme/aroundme/pkg/config"
+	"github.com/aroundme/aroundme/pkg/pagetoken"
+	"github.com/aroundme/aroundme/pkg/secret"
+	"github.com/aroundme/aroundme/pkg/store"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+)
+
+// SecretFileName is the server's signing key inside the data dir.
+const SecretFileName = "secret.key"
+
+// Options are the dependencies Serve and New take from their caller instead
+// of from globals, so that tests run servers side by side.
+type Options struct {
+	// Logger receives structured logs; nil = JSON on stderr per cfg.Log.
+	Logger *slog.Logger
+	// Registry receives every metric and serves /metrics; nil = a fresh one
+	// with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+	// Out receives what is printed for people (demo keys); nil = stdout.
+	Out io.Writer
+}
+
+// Server is one aroundme server: store, services and the gRPC server. It is
+// built by New and run by Run (or both by Serve).
+type Server struct {
+	cfg  config.Config
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	now  func() time.Time
+	out  io.Writer
+	st   *store.DB
+	cat  *catalog.Catalog
+	grpc *grpc.Server
+
+	health       *health.Server
+	authz        *auth.Authorizer
+	grpcMetrics  *grpcprom.ServerMetrics
+	chainMetrics *chainMetrics
+	ready        readiness
+
+	closeOnce sync.Once
+}
+
+// Serve runs the server described by cfg until ctx is cancelled, then shuts
+// it down gracefully. It returns nil after a clean shutdown.
+func Serve(ctx context.Context, cfg config.Config, opts Options) error {
+	s, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listener: %w", err)
+	}
+	mlis, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	return s.Run(ctx, lis, mlis)
+}
+
+// New opens the store and builds the server, ready to Run. Errors are
+// one-line and say what to do (a locked or corrupt data dir, a bad keys
+// file).
+func New(cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, reg: opts.Registry, now: opts.Now, out: opts.Out}
+	if s.log == nil {
+		s.log = NewLogger(cfg.Log, os.Stderr)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+
+	st, err := store.Open(cfg.DataDir, store.Options{Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	fail := func(err error) (*Server, error) {
+		st.Close()
+		return nil, err
+	}
+	key, err := secret.LoadOrCreate(filepath.Join(cfg.DataDir, SecretFileName))
+	if err != nil {
+		return fail(err)
+	}
+	keys, err := s.loadKeys()
+	if err != nil {
+		return fail(err)
+	}
+	s.cat = catalog.New(st, s.now)
+	if cfg.Demo {
+		if err := s.seedDemo(context.Background()); err != nil {
+			return fail(fmt.Errorf("demo seed: %w", err))
+		}
+	}
+
+	s.authz = auth.NewAuthorizer(keys, Policy)
+	s.grpcMetrics = newGRPCMetrics(s.reg)
+	s.chainMetrics = newChainMetrics(s.reg)
+	unary, stream := s.chain()
+	g := cfg.GRPC
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(g.MaxRecvMsgBytes),
+		grpc.MaxSendMsgSize(g.MaxSendMsgBytes),
+		grpc.MaxConcurrentStreams(uint32(g.MaxConcurrentStreams)),
+		grpc.ConnectionTimeout(g.ConnectionTimeout),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             g.KeepaliveMinTime,
+			PermitWithoutStream: true,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: g.MaxConnectionIdle,
+			Time:              g.KeepaliveTime,
+			Timeout:           g.KeepaliveTimeout,
+		}),
+	)
+	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
+		cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
+	})
+	v1.RegisterDiscoveryServiceServer(s.grpc, discoveryService{})
+	v1.RegisterCampaignServiceServer(s.grpc, campaignService{})
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.grpcMetrics.InitializeMetrics(s.grpc)
+	s.setServing(false)
+	return s, nil
+}
+
+// Policy is the role each service requires (admins may call everything).
+var Policy = map[string]auth.Role{
+	"/aroundme.v1.CatalogService/":   auth.RoleAdmin,
+	"/aroundme.v1.DiscoveryService/": auth.RoleClient,
+	"/aroundme.v1.CampaignService/":  auth.RoleAdvertiser,
+}
+
+// services are the names health reports on, besides the overall "".
+var services = []string{"", "aroundme.v1.CatalogService", "aroundme.v1.DiscoveryService", "aroundme.v1.CampaignService"}
+
+func (s *Server) setServing(on bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if on {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, name := range services {
+		s.health.SetServingStatus(name, st)
+	}
+	s.ready.v.Store(on)
+}
+
+// GRPCServer is the gRPC server, for tests that serve it on their own
+// listener (bufconn).
+func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
+
+// Load reads every record and builds the indexes, then turns health to
+// SERVING. Run calls it; tests that serve GRPCServer themselves call it.
+func (s *Server) Load(ctx context.Context) error {
+	start := time.Now()
+	n := 0
+	err := s.cat.Load(ctx, func(*v1.MiniProgram) error { n++; return nil })
+	if err != nil {
+		return fmt.Errorf("loading the catalog: %w", err)
+	}
+	s.log.Info("data loaded", "mini_programs", n, "duration", time.Since(start))
+	s.setServing(true)
+	return nil
+}
+
+// Run serves gRPC on lis and HTTP (metrics, health) on mlis until ctx is
+// cancelled, then stops gracefully: health NOT_SERVING, GracefulStop for the
+// grace period, Stop, store closed.
+func (s *Server) Run(ctx context.Context, lis, mlis net.Listener) error {
+	httpSrv := &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() {
+		if err := httpSrv.Serve(mlis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	go func() {
+		if err := s.grpc.Serve(lis); err != nil {
+			errc <- fmt.Errorf("gRPC server: %w", err)
+		}
+	}()
+	s.log.Info("listening", "grpc", lis.Addr().String(), "metrics", mlis.Addr().String())
+
+	loaded := make(chan error, 1)
+	go func() { loaded <- s.Load(ctx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-loaded:
+		if err != nil {
+			runErr = err
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
+	case runErr = <-errc:
+	}
+	s.shutdown(httpSrv)
+	return runErr
+}
+
+func (s *Server) shutdown(httpSrv *http.Server) {
+	s.log.Info("shutting down", "grace", s.cfg.GRPC.ShutdownGrace.String())
+	s.health.Shutdown() // every service NOT_SERVING, and stays so
+	s.ready.v.Store(false)
+	done := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.GRPC.ShutdownGrace):
+		s.log.Warn("grace period over: cutting the calls still running")
+		s.grpc.Stop()
+		<-done
+	}
+	hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(hctx)
+	s.Close()
+	s.log.Info("stopped")
+}
+
+// Close closes the store; it is idempotent.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.st.Close() })
+	return err
+}
+
+func (s *Server) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// Liveness: the process answers. A broken store is readiness' concern.
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.v.Load() {
+			http.Error(w, "not ready: loading or shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		if err := s.st.Healthy(); err != nil {
+			http.Error(w, "not ready: store cannot write: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// NewLogger returns the slog logger described by c, writing to w.
+func NewLogger(c config.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	o := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, o))
+	}
+	return slog.New(slog.NewJSONHandler(w, o))
+}

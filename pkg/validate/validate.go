@@ -1,0 +1,264 @@
+package validate
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"unicode/utf8"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/fieldmask"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Limits of the contract.
+const (
+	MaxNameRunes        = 80
+	MaxDescriptionRunes = 500
+	MaxPlaces           = 1000
+	MaxOffers           = 100
+	MaxLabelRunes       = 200
+	MaxURLBytes         = 2048
+	MaxAge              = 150
+	MaxCreditScore      = 1000
+	MaxPageSize         = 1000
+	MaxPageTokenBytes   = 4096
+)
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// ValidID reports whether id is a valid mini-program id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Request validates one unary request. Requests of types it does not know
+// pass unchecked (the service is then responsible).
+func Request(req any) error {
+	var v apierr.Violations
+	switch r := req.(type) {
+	case *v1.CreateMiniProgramRequest:
+		if r.GetMiniProgram() == nil {
+			v.Add("mini_program", "required")
+			break
+		}
+		checkID(&v, "mini_program.id", r.GetMiniProgram().GetId())
+		MiniProgram(&v, "mini_program", r.GetMiniProgram())
+	case *v1.GetMiniProgramRequest:
+		checkID(&v, "id", r.GetId())
+	case *v1.DeleteMiniProgramRequest:
+		checkID(&v, "id", r.GetId())
+		checkVersion(&v, "expected_version", r.GetExpectedVersion())
+	case *v1.UpdateMiniProgramRequest:
+		if r.GetMiniProgram() == nil {
+			v.Add("mini_program", "required")
+			break
+		}
+		checkID(&v, "mini_program.id", r.GetMiniProgram().GetId())
+		checkVersion(&v, "expected_version", r.GetExpectedVersion())
+		paths := r.GetUpdateMask().GetPaths()
+		if err := fieldmask.Check(r.GetMiniProgram().ProtoReflect().Descriptor(), paths, MiniProgramReadOnly); err != nil {
+			v.Add("update_mask", "%v", err)
+		}
+		if len(paths) == 0 {
+			// A full replacement must be a whole valid mini-program; a
+			// masked update is checked after the merge, by the service.
+			MiniProgram(&v, "mini_program", r.GetMiniProgram())
+		}
+	case *v1.ListMiniProgramsRequest:
+		checkPageSize(&v, "page_size", r.GetPageSize())
+		checkPageToken(&v, "page_token", r.GetPageToken())
+		if c := r.GetCategory(); c != v1.Category_CATEGORY_UNSPECIFIED {
+			checkEnum(&v, "category", c)
+		}
+	}
+	return v.Err()
+}
+
+// MiniProgramReadOnly are the mini-program fields an update mask may not
+// name: the id names the record, the rest are output only.
+var MiniProgramReadOnly = map[string]bool{
+	"id": true, "version": true, "create_time": true, "update_time": true,
+}
+
+// MiniProgram checks every writable field of mp, recording violations under
+// the path prefix. Output-only fields are ignored.
+func MiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
+	p := func(f string) string { return prefix + "." + f }
+	checkText(v, p("name"), mp.GetName(), 1, MaxNameRunes)
+	checkText(v, p("description"), mp.GetDescription(), 0, MaxDescriptionRunes)
+	if mp.GetCategory() == v1.Category_CATEGORY_UNSPECIFIED {
+		v.Add(p("category"), "required")
+	} else {
+		checkEnum(v, p("category"), mp.GetCategory())
+	}
+	checkURL(v, p("icon_url"), mp.GetIconUrl())
+	places := mp.GetPlaces()
+	switch {
+	case len(places) == 0:
+		v.Add(p("places"), "at least one place is required")
+	case len(places) > MaxPlaces:
+		v.Add(p("places"), "%d places: at most %d are allowed", len(places), MaxPlaces)
+	default:
+		seen := make(map[string]int, len(places))
+		for i, pl := range places {
+			pp := fmt.Sprintf("%s[%d]", p("places"), i)
+			if !idPattern.MatchString(pl.GetId()) {
+				v.Add(pp+".id", "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(pl.GetId()))
+			} else if j, dup := seen[pl.GetId()]; dup {
+				v.Add(pp+".id", "%q repeats places[%d].id", pl.GetId(), j)
+			} else {
+				seen[pl.GetId()] = i
+			}
+			LatLng(v, pp+".location", pl.GetLocation())
+			checkText(v, pp+".label", pl.GetLabel(), 0, MaxLabelRunes)
+		}
+	}
+	Audience(v, p("audience"), mp.GetAudience())
+	if r := mp.GetRating(); math.IsNaN(r) || r < 0 || r > 5 {
+		v.Add(p("rating"), "%v: must be a number in [0, 5]", r)
+	}
+	if mp.GetPopularity() < 0 {
+		v.Add(p("popularity"), "%d: must not be negative", mp.GetPopularity())
+	}
+	offers := mp.GetOffers()
+	if len(offers) > MaxOffers {
+		v.Add(p("offers"), "%d offers: at most %d are allowed", len(offers), MaxOffers)
+	} else {
+		seen := make(map[string]int, len(offers))
+		for i, o := range offers {
+			op := fmt.Sprintf("%s[%d]", p("offers"), i)
+			if !idPattern.MatchString(o.GetId()) {
+				v.Add(op+".id", "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(o.GetId()))
+			} else if j, dup := seen[o.GetId()]; dup {
+				v.Add(op+".id", "%q repeats offers[%d].id", o.GetId(), j)
+			} else {
+				seen[o.GetId()] = i
+			}
+			checkText(v, op+".title", o.GetTitle(), 1, MaxNameRunes)
+			if s := o.GetMinCreditScore(); s < 0 || s > MaxCreditScore {
+				v.Add(op+".min_credit_score", "%d: must be in [0, %d]", s, MaxCreditScore)
+			}
+		}
+	}
+}
+
+// LatLng checks that ll is present, finite and in range.
+func LatLng(v *apierr.Violations, path string, ll *v1.LatLng) {
+	if ll == nil {
+		v.Add(path, "required")
+		return
+	}
+	if lat := ll.GetLatitude(); math.IsNaN(lat) || math.IsInf(lat, 0) || lat < -90 || lat > 90 {
+		v.Add(path+".latitude", "%v: must be a finite number in [-90, 90]", lat)
+	}
+	if lng := ll.GetLongitude(); math.IsNaN(lng) || math.IsInf(lng, 0) || lng < -180 || lng > 180 {
+		v.Add(path+".longitude", "%v: must be a finite number in [-180, 180]", lng)
+	}
+}
+
+// Audience checks an audience rule; nil means everyone.
+func Audience(v *apierr.Violations, path string, a *v1.Audience) {
+	if a == nil {
+		return
+	}
+	checkAgeBounds(v, path, a.GetMinAge(), a.GetMaxAge())
+	for i, g := range a.GetGenders() {
+		if g == v1.Gender_GENDER_UNSPECIFIED {
+			v.Add(fmt.Sprintf("%s.genders[%d]", path, i), "GENDER_UNSPECIFIED is not a gender")
+		} else {
+			checkEnum(v, fmt.Sprintf("%s.genders[%d]", path, i), g)
+		}
+	}
+	for i, o := range a.GetOperatingSystems() {
+		if o == v1.OperatingSystem_OPERATING_SYSTEM_UNSPECIFIED {
+			v.Add(fmt.Sprintf("%s.operating_systems[%d]", path, i), "OPERATING_SYSTEM_UNSPECIFIED is not an operating system")
+		} else {
+			checkEnum(v, fmt.Sprintf("%s.operating_systems[%d]", path, i), o)
+		}
+	}
+}
+
+func checkAgeBounds(v *apierr.Violations, path string, minAge, maxAge int32) {
+	if minAge < 0 || minAge > MaxAge {
+		v.Add(path+".min_age", "%d: must be in [0, %d]", minAge, MaxAge)
+	}
+	if maxAge < 0 || maxAge > MaxAge {
+		v.Add(path+".max_age", "%d: must be in [0, %d]", maxAge, MaxAge)
+	}
+	if minAge > 0 && maxAge > 0 && minAge > maxAge {
+		v.Add(path+".max_age", "%d is below min_age %d", maxAge, minAge)
+	}
+}
+
+func checkID(v *apierr.Violations, path, id string) {
+	if id == "" {
+		v.Add(path, "required")
+	} else if !idPattern.MatchString(id) {
+		v.Add(path, "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(id))
+	}
+}
+
+func checkVersion(v *apierr.Violations, path string, ver int64) {
+	if ver < 0 {
+		v.Add(path, "%d: must not be negative (0 = any version)", ver)
+	}
+}
+
+func checkPageSize(v *apierr.Violations, path string, n int32) {
+	if n < 0 || n > MaxPageSize {
+		v.Add(path, "%d: must be in [0, %d] (0 = default)", n, MaxPageSize)
+	}
+}
+
+func checkPageToken(v *apierr.Violations, path, tok string) {
+	if len(tok) > MaxPageTokenBytes {
+		v.Add(path, "too long: pass next_page_token back unchanged")
+	}
+}
+
+func checkText(v *apierr.Violations, path, s string, minRunes, maxRunes int) {
+	if !utf8.ValidString(s) {
+		v.Add(path, "not valid UTF-8")
+		return
+	}
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < minRunes && n == 0:
+		v.Add(path, "required")
+	case n < minRunes:
+		v.Add(path, "%d characters: at least %d are needed", n, minRunes)
+	case n > maxRunes:
+		v.Add(path, "%d characters: at most %d are allowed", n, maxRunes)
+	}
+}
+
+func checkURL(v *apierr.Violations, path, s string) {
+	if s == "" {
+		return
+	}
+	if len(s) > MaxURLBytes {
+		v.Add(path, "%d bytes: at most %d are allowed", len(s), MaxURLBytes)
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.Add(path, "%q: want an absolute http(s) URL", clip(s))
+	}
+}
+
+// checkEnum rejects numbers that the enum does not define (proto3 lets any
+// int32 through the wire).
+func checkEnum(v *apierr.Violations, path string, e protoreflect.Enum) {
+	if e.Descriptor().Values().ByNumber(e.Number()) == nil {
+		v.Add(path, "%d is not a known value of %s", e.Number(), e.Descriptor().Name())
+	}
+}
+
+// clip shortens a bad value for echoing it back in a message.
+func clip(s string) string {
+	if len(s) <= 70 {
+		return s
+	}
+	return s[:67] + "..."
+}

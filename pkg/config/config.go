@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aroundme/aroundme/targeting"
 )
 
 // Config is the whole configuration of `aroundme serve`.
@@ -32,6 +34,16 @@ type Config struct {
 	GRPC GRPCConfig
 	// Catalog holds catalog write settings.
 	Catalog CatalogConfig
+	// Ranking holds the organic score's weights.
+	Ranking targeting.Weights
+	// Discovery holds Nearby settings.
+	Discovery DiscoveryConfig
+}
+
+// DiscoveryConfig sets how Nearby answers.
+type DiscoveryConfig struct {
+	// EventTokenTTL is how long a result's event token may be reported.
+	EventTokenTTL time.Duration
 }
 
 // LogConfig configures log/slog.
@@ -96,7 +108,9 @@ func Default() Config {
 			MaxConnectionIdle:    15 * time.Minute,
 			ShutdownGrace:        15 * time.Second,
 		},
-		Catalog: CatalogConfig{ImportBatch: 2000},
+		Catalog:   CatalogConfig{ImportBatch: 2000},
+		Ranking:   targeting.DefaultWeights(),
+		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 	}
 }
 
@@ -162,6 +176,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
 		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)
+	}
+	if err := c.Ranking.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Discovery.EventTokenTTL < time.Second || c.Discovery.EventTokenTTL > 30*24*time.Hour {
+		add("--event-token-ttl %s: must be between 1s and 720h", c.Discovery.EventTokenTTL)
 	}
 	return errors.Join(errs...)
 }

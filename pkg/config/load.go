@@ -78,6 +78,19 @@ func (v int64Value) set(s string) error {
 func (v int64Value) String() string { return strconv.FormatInt(*v.p, 10) }
 func (v int64Value) isBool() bool   { return false }
 
+type float64Value struct{ p *float64 }
+
+func (v float64Value) set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("want a number")
+	}
+	*v.p = f
+	return nil
+}
+func (v float64Value) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+func (v float64Value) isBool() bool   { return false }
+
 type durationValue struct{ p *time.Duration }
 
 func (v durationValue) set(s string) error {
@@ -113,6 +126,13 @@ func (c *Config) settings() []setting {
 		{"max-connection-idle", "close connections idle for this long", durationValue{&c.GRPC.MaxConnectionIdle}},
 		{"shutdown-grace", "time in-flight calls get after SIGTERM before they are cut", durationValue{&c.GRPC.ShutdownGrace}},
 		{"import-batch", "imported mini-programs per fsynced commit", intValue{&c.Catalog.ImportBatch}},
+		{"rank-distance", "score weight of nearness: w·1/(1+(d/half)²)", float64Value{&c.Ranking.Distance}},
+		{"rank-distance-half-m", "distance in metres at which the nearness term halves", float64Value{&c.Ranking.DistanceHalfM}},
+		{"rank-rating", "score weight of rating/5", float64Value{&c.Ranking.Rating}},
+		{"rank-popularity", "score weight of log10(1+popularity)/cap", float64Value{&c.Ranking.Popularity}},
+		{"rank-popularity-log10-cap", "log10 of the popularity that scores full marks", float64Value{&c.Ranking.PopularityLog10Cap}},
+		{"rank-audience", "score weight of audience fit (bounded audience dimensions / 3)", float64Value{&c.Ranking.Audience}},
+		{"event-token-ttl", "how long an event token on a Nearby result stays valid", durationValue{&c.Discovery.EventTokenTTL}},
 	}
 }
 

@@ -15,19 +15,6 @@ func pending(method, issue string) error {
 	return apierr.Unimplemented("%s is not implemented yet: it lands with the %s work", method, issue)
 }
 
-// discoveryService is DiscoveryService before the Nearby issue.
-type discoveryService struct {
-	v1.UnimplementedDiscoveryServiceServer
-}
-
-func (discoveryService) Nearby(context.Context, *v1.NearbyRequest) (*v1.NearbyResponse, error) {
-	return nil, pending("Nearby", "Nearby")
-}
-
-func (discoveryService) ReportEvents(context.Context, *v1.ReportEventsRequest) (*v1.ReportEventsResponse, error) {
-	return nil, pending("ReportEvents", "campaigns")
-}
-
 // campaignService is CampaignService before the campaigns issue.
 type campaignService struct {
 	v1.UnimplementedCampaignServiceServer

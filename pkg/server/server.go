@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -17,6 +20,8 @@ import (
 	"github.com/aroundme/aroundme/pkg/auth"
 	"github.com/aroundme/aroundme/pkg/catalog"
 	"github.com/aroundme/aroundme/pkg/config"
+	"github.com/aroundme/aroundme/pkg/eventtoken"
+	"github.com/aroundme/aroundme/pkg/index"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 	"github.com/aroundme/aroundme/pkg/secret"
 	"github.com/aroundme/aroundme/pkg/store"
@@ -58,12 +63,14 @@ type Server struct {
 	out  io.Writer
 	st   *store.DB
 	cat  *catalog.Catalog
+	ix   *index.Index
 	grpc *grpc.Server
 
 	health       *health.Server
 	authz        *auth.Authorizer
 	grpcMetrics  *grpcprom.ServerMetrics
 	chainMetrics *chainMetrics
+	indexMetrics *indexMetrics
 	ready        readiness
 
 	closeOnce sync.Once
@@ -135,9 +142,16 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		}
 	}
 
+	s.ix = index.New(cfg.Ranking, s.now)
+	signer, err := eventtoken.NewSigner(key)
+	if err != nil {
+		return fail(err)
+	}
+
 	s.authz = auth.NewAuthorizer(keys, Policy)
 	s.grpcMetrics = newGRPCMetrics(s.reg)
 	s.chainMetrics = newChainMetrics(s.reg)
+	s.indexMetrics = newIndexMetrics(s.reg, s.ix, s.now)
 	unary, stream := s.chain()
 	g := cfg.GRPC
 	s.grpc = grpc.NewServer(
@@ -160,7 +174,10 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
-	v1.RegisterDiscoveryServiceServer(s.grpc, discoveryService{})
+	v1.RegisterDiscoveryServiceServer(s.grpc, &discoveryService{
+		ix: s.ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
+		tokenTTL: cfg.Discovery.EventTokenTTL, now: s.now, metrics: newNearbyMetrics(s.reg),
+	})
 	v1.RegisterCampaignServiceServer(s.grpc, campaignService{})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -195,18 +212,109 @@ func (s *Server) setServing(on bool) {
 // listener (bufconn).
 func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
 
-// Load reads every record and builds the indexes, then turns health to
-// SERVING. Run calls it; tests that serve GRPCServer themselves call it.
+// Load reads every record and builds the indexes, then subscribes them to
+// catalog changes and turns health to SERVING. Run calls it; tests that serve
+// GRPCServer themselves call it. API calls are refused until it is done, so
+// no write can slip between the load and the subscription.
 func (s *Server) Load(ctx context.Context) error {
 	start := time.Now()
-	n := 0
-	err := s.cat.Load(ctx, func(*v1.MiniProgram) error { n++; return nil })
+	changes, err := s.loadItems(ctx)
 	if err != nil {
 		return fmt.Errorf("loading the catalog: %w", err)
 	}
-	s.log.Info("data loaded", "mini_programs", n, "duration", time.Since(start))
+	s.ix.Apply(changes)
+	s.cat.Listen(s.applyToIndex)
+	took := time.Since(start)
+	s.indexMetrics.buildSeconds.Set(took.Seconds())
+	st := s.ix.Snapshot().Stats()
+	s.log.Info("data loaded, index built", "mini_programs", len(changes), "visible", st.MiniPrograms,
+		"places", st.Places, "cells", st.Leaves, "duration", took.String())
 	s.setServing(true)
 	return nil
+}
+
+// loadItems decodes every stored mini-program and converts it for the index
+// on every core (the conversion makes one H3 call per place).
+func (s *Server) loadItems(ctx context.Context) ([]index.Change, error) {
+	type rec struct {
+		idx int
+		mp  *v1.MiniProgram
+	}
+	workers := runtime.GOMAXPROCS(0)
+	in := make(chan []rec, workers*2)
+	var out []index.Change
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	w := s.ix.Weights()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range in {
+				items := make([]*index.Item, len(batch))
+				for i, r := range batch {
+					items[i] = index.NewItem(r.mp, w)
+				}
+				mu.Lock()
+				for i, r := range batch {
+					out[r.idx] = index.Change{ID: r.mp.GetId(), Item: items[i]}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	n, err := s.cat.Count(ctx)
+	if err == nil {
+		out = make([]index.Change, n)
+		batch := make([]rec, 0, 1024)
+		i := 0
+		err = s.cat.Load(ctx, func(mp *v1.MiniProgram) error {
+			// (The catalog cannot grow meanwhile: API calls are refused
+			// until Load is done, and the demo seed ran before.)
+			if i >= n {
+				return fmt.Errorf("catalog grew during the load")
+			}
+			batch = append(batch, rec{i, mp})
+			i++
+			if len(batch) == cap(batch) {
+				in <- batch
+				batch = make([]rec, 0, 1024)
+			}
+			return nil
+		})
+		in <- batch
+		n = i
+	}
+	close(in)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return out[:n], nil
+}
+
+// applyToIndex is the catalog listener: each committed batch of changes
+// becomes one new index snapshot before the write is acknowledged.
+func (s *Server) applyToIndex(changes []catalog.Change) {
+	start := time.Now()
+	w := s.ix.Weights()
+	out := make([]index.Change, len(changes))
+	for i, c := range changes {
+		out[i] = index.Change{ID: c.ID}
+		if c.New != nil {
+			out[i].Item = index.NewItem(c.New, w)
+		}
+	}
+	s.ix.Apply(out)
+	s.indexMetrics.applySeconds.Observe(time.Since(start).Seconds())
+}
+
+// derive returns a key for one purpose from the server secret, so that one
+// secret serves several uses without any two sharing a key.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // Run serves gRPC on lis and HTTP (metrics, health) on mlis until ctx is

@@ -26,13 +26,19 @@ func FuzzRequest(f *testing.F) {
 		&v1.CreateMiniProgramRequest{MiniProgram: seedMiniProgram()},
 		&v1.UpdateMiniProgramRequest{MiniProgram: seedMiniProgram(), UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"audience.min_age"}}},
 		&v1.ListMiniProgramsRequest{PageSize: 10, Category: 3},
+		&v1.NearbyRequest{Location: &v1.LatLng{Latitude: 39.9, Longitude: 116.4}, RadiusM: 2000, Limit: 20,
+			User: &v1.UserContext{Age: 30, Gender: 1, Os: 2, CreditScore: 700}, Categories: []v1.Category{3}},
 	} {
 		b, _ := proto.Marshal(m)
-		f.Add(uint8(0), b)
+		for kind := range uint8(6) {
+			f.Add(kind, b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		var req proto.Message
-		switch kind % 5 {
+		switch kind % 6 {
+		case 5:
+			req = &v1.NearbyRequest{}
 		case 0:
 			req = &v1.CreateMiniProgramRequest{}
 		case 1:
@@ -61,6 +67,22 @@ func FuzzRequest(f *testing.F) {
 		case *v1.ListMiniProgramsRequest:
 			if r.PageSize < 0 || r.PageSize > MaxPageSize {
 				t.Fatalf("accepted page_size %d", r.PageSize)
+			}
+		case *v1.NearbyRequest:
+			l := r.GetLocation()
+			if l == nil || math.IsNaN(l.Latitude) || math.Abs(l.Latitude) > 90 || math.IsNaN(l.Longitude) || math.Abs(l.Longitude) > 180 {
+				t.Fatalf("accepted location %v", l)
+			}
+			if !(r.RadiusM >= 0 && r.RadiusM <= MaxRadiusM) || r.Limit < 0 || r.Limit > MaxLimit {
+				t.Fatalf("accepted radius %v limit %d", r.RadiusM, r.Limit)
+			}
+			for _, c := range r.Categories {
+				if c <= 0 || c > v1.Category_CATEGORY_SPORTS {
+					t.Fatalf("accepted category %d", c)
+				}
+			}
+			if a := r.GetUser().GetAge(); a < 0 || a > MaxAge {
+				t.Fatalf("accepted age %d", a)
 			}
 		}
 		if mp == nil {

@@ -65,6 +65,8 @@ func Request(req any) error {
 			// masked update is checked after the merge, by the service.
 			MiniProgram(&v, "mini_program", r.GetMiniProgram())
 		}
+	case *v1.NearbyRequest:
+		Nearby(&v, r)
 	case *v1.ListMiniProgramsRequest:
 		checkPageSize(&v, "page_size", r.GetPageSize())
 		checkPageToken(&v, "page_token", r.GetPageToken())
@@ -73,6 +75,68 @@ func Request(req any) error {
 		}
 	}
 	return v.Err()
+}
+
+// Nearby limits of the contract.
+const (
+	DefaultRadiusM   = 2000
+	MaxRadiusM       = 50000
+	DefaultLimit     = 20
+	MaxLimit         = 100
+	MaxAccuracyM     = 1e6
+	MaxUserIDBytes   = 128
+	MaxOSVersionRune = 64
+)
+
+// Nearby checks a Nearby request.
+func Nearby(v *apierr.Violations, r *v1.NearbyRequest) {
+	LatLng(v, "location", r.GetLocation())
+	if a := float64(r.GetAccuracyM()); math.IsNaN(a) || a < 0 || a > MaxAccuracyM {
+		v.Add("accuracy_m", "%v: must be a finite number in [0, %v]", a, MaxAccuracyM)
+	}
+	User(v, "user", r.GetUser())
+	if rm := r.GetRadiusM(); math.IsNaN(rm) || rm < 0 || rm > MaxRadiusM {
+		v.Add("radius_m", "%v: must be in [0, %d] (0 = %d)", rm, MaxRadiusM, DefaultRadiusM)
+	}
+	if l := r.GetLimit(); l < 0 || l > MaxLimit {
+		v.Add("limit", "%d: must be in [0, %d] (0 = %d)", l, MaxLimit, DefaultLimit)
+	}
+	for i, c := range r.GetCategories() {
+		if c == v1.Category_CATEGORY_UNSPECIFIED {
+			v.Add(fmt.Sprintf("categories[%d]", i), "CATEGORY_UNSPECIFIED is not a category")
+		} else {
+			checkEnum(v, fmt.Sprintf("categories[%d]", i), c)
+		}
+	}
+	checkPageToken(v, "page_token", r.GetPageToken())
+	if t := r.GetTime(); t != nil {
+		if err := t.CheckValid(); err != nil {
+			v.Add("time", "%v", err)
+		}
+	}
+}
+
+// User checks a user context; nil means an anonymous user.
+func User(v *apierr.Violations, path string, u *v1.UserContext) {
+	if u == nil {
+		return
+	}
+	if len(u.GetUserId()) > MaxUserIDBytes {
+		v.Add(path+".user_id", "%d bytes: at most %d are allowed", len(u.GetUserId()), MaxUserIDBytes)
+	}
+	if a := u.GetAge(); a < 0 || a > MaxAge {
+		v.Add(path+".age", "%d: must be in [0, %d] (0 = unknown)", a, MaxAge)
+	}
+	if g := u.GetGender(); g != v1.Gender_GENDER_UNSPECIFIED {
+		checkEnum(v, path+".gender", g)
+	}
+	if o := u.GetOs(); o != v1.OperatingSystem_OPERATING_SYSTEM_UNSPECIFIED {
+		checkEnum(v, path+".os", o)
+	}
+	checkText(v, path+".os_version", u.GetOsVersion(), 0, MaxOSVersionRune)
+	if c := u.GetCreditScore(); c < 0 || c > MaxCreditScore {
+		v.Add(path+".credit_score", "%d: must be in [0, %d] (0 = unknown)", c, MaxCreditScore)
+	}
 }
 
 // MiniProgramReadOnly are the mini-program fields an update mask may not

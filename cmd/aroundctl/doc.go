@@ -1,0 +1,24 @@
+// Command aroundctl is the command-line client of the aroundme gRPC service:
+// it asks Nearby questions, measures the service under load and loads the
+// benchmark catalog.
+//
+//	aroundctl nearby --lat 39.93 --lng 116.45 [--category FOOD,GAMES] [--age 30 ...] [--explain]
+//	aroundctl bench --duration 30s --connections 16 --concurrency 64 [--metrics-addr 127.0.0.1:9102]
+//	aroundctl load-bench [--seed 1] [--count 1000000]
+//
+// Global flags go before or after the command: --addr (AROUNDME_ADDR,
+// default 127.0.0.1:50051), --key (AROUNDME_KEY, sent as
+// "authorization: Bearer <key>"), --insecure (plaintext, the default until
+// TLS lands), -o table|json, --timeout (per call, default 10s). When neither
+// --key nor AROUNDME_KEY is set, a command falls back to the key of the role
+// it needs from demo-keys.env (AROUNDME_CLIENT_KEY for nearby and bench,
+// AROUNDME_ADMIN_KEY for load-bench), so `source data/demo-keys.env` is all
+// the setup a demo needs.
+//
+// Errors are one line each on stderr with a hint where one helps (a rejected
+// key, an unreachable server), and a non-zero exit status: 1 for a failed
+// call, 2 for bad usage.
+//
+// The measuring logic of bench (the latency histogram, the phase runner,
+// the server CPU scrape) lives in pkg/loadgen.
+package main

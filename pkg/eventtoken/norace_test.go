@@ -1,0 +1,5 @@
+//go:build !race
+
+package eventtoken
+
+const raceEnabled = false

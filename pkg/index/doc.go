@@ -1,0 +1,24 @@
+// Package index is the in-memory H3 index of places that answers Nearby.
+//
+// Structure. Every place of every visible mini-program sits in the leaf of
+// its H3 cell at resolution LeafRes (9, ~0.1 km²); leaves hang under their
+// resolution-MidRes (7, ~5 km²) parent, which hang under their
+// resolution-TopRes (5, ~250 km²) parent, which are found by cell id. Each
+// node carries a bounding cap computed from the places under it (centre and
+// angular radius — exact for the data, whatever H3's cell geometry does at
+// pentagons or face edges) and the best static score under it.
+//
+// Query. One cgo call finds the user's top cell and one more its grid disk,
+// with enough rings to cover the radius; from there the search is pure Go,
+// best-first over the hierarchy: a node's upper bound is the distance term at
+// the nearest point its cap allows plus its best static score. Nodes beyond
+// the radius are cut, and the search stops as soon as no remaining node can
+// beat the k-th best result — so a dense city centre is answered from the
+// few cells nearest the user instead of every place within the radius.
+//
+// Concurrency. Readers load the current *Snapshot with one atomic read and
+// never block; a Snapshot and everything it points to are immutable. Writers
+// (serialised by the Index) build the next snapshot by copying only the
+// nodes on the paths to changed leaves and publish it atomically, so a batch
+// of changes costs in proportion to the batch, not to the index.
+package index

@@ -1,0 +1,274 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/eventtoken"
+	"github.com/aroundme/aroundme/pkg/index"
+	"github.com/aroundme/aroundme/pkg/pagetoken"
+	"github.com/aroundme/aroundme/pkg/validate"
+	"github.com/aroundme/aroundme/targeting"
+	"google.golang.org/grpc/codes"
+)
+
+const nearbyTokenPurpose = "Nearby"
+
+// discoveryService implements DiscoveryService over the index.
+type discoveryService struct {
+	v1.UnimplementedDiscoveryServiceServer
+	ix       *index.Index
+	pages    *pagetoken.Codec
+	events   *eventtoken.Signer
+	userSalt []byte
+	tokenTTL time.Duration
+	now      func() time.Time
+	metrics  *nearbyMetrics
+}
+
+// Nearby answers "mini-programs around me": the request was validated by the
+// chain; here it becomes an index query, and the hits a response.
+func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*v1.NearbyResponse, error) {
+	q := index.Query{
+		LatDeg:     req.GetLocation().GetLatitude(),
+		LngDeg:     req.GetLocation().GetLongitude(),
+		RadiusM:    req.GetRadiusM(),
+		Limit:      int(req.GetLimit()),
+		Categories: index.CategoryMask(req.GetCategories()),
+		User:       userOf(req.GetUser()),
+	}
+	if q.RadiusM == 0 {
+		q.RadiusM = validate.DefaultRadiusM
+	}
+	if q.Limit == 0 {
+		q.Limit = validate.DefaultLimit
+	}
+	fp := fingerprint(req, q.RadiusM)
+	var after index.Cursor
+	if tok := req.GetPageToken(); tok != "" {
+		c, err := s.decodeCursor(tok, fp)
+		if err != nil {
+			return nil, err
+		}
+		after = c
+		q.After = &after
+	}
+	limit := q.Limit
+	q.Limit++ // one more, to know whether a next page exists
+
+	snap := s.ix.Snapshot()
+	hitsp := hitBufs.Get().(*[]index.Hit)
+	defer func() { *hitsp = (*hitsp)[:0]; hitBufs.Put(hitsp) }()
+	hits, st := snap.Search(&q, (*hitsp)[:0])
+	*hitsp = hits
+	s.metrics.observe(st, min(len(hits), limit))
+
+	resp := &v1.NearbyResponse{}
+	if len(hits) > limit {
+		last := hits[limit-1]
+		resp.NextPageToken = s.encodeCursor(fp, last.Score, last.Item.ID)
+		hits = hits[:limit]
+	}
+	if len(hits) == 0 {
+		return resp, nil
+	}
+	now := s.now()
+	claims := eventtoken.Claims{
+		IssuedAt:  now,
+		ExpiresAt: now.Add(s.tokenTTL),
+		UserHash:  s.userHash(req.GetUser().GetUserId()),
+		Cell:      st.Cell,
+	}
+	binary.LittleEndian.PutUint64(claims.Nonce[:], rand.Uint64())
+	// One allocation for all results, one for the pointers.
+	results := make([]v1.NearbyResult, len(hits))
+	resp.Results = make([]*v1.NearbyResult, len(hits))
+	tokBuf := make([]byte, 0, len(hits)*eventTokenGuess)
+	w := snap.Weights()
+	for i := range hits {
+		h := &hits[i]
+		r := &results[i]
+		r.MiniProgram = h.Item.Card
+		r.Place = h.Item.Places[h.Place]
+		r.DistanceM = h.DistanceM
+		r.Score = h.Score
+		r.Offers = qualifyingOffers(h.Item.Offers, q.User)
+		claims.Index = uint8(i)
+		claims.MiniProgramID = h.Item.ID
+		claims.PlaceID = r.Place.GetId()
+		start := len(tokBuf)
+		tokBuf = s.events.Append(tokBuf, &claims)
+		r.EventToken = string(tokBuf[start:])
+		if req.GetExplain() {
+			r.Reasons = explain(h, q.User, w)
+		}
+		resp.Results[i] = r
+	}
+	return resp, nil
+}
+
+// eventTokenGuess is a typical token length, to size the shared buffer.
+const eventTokenGuess = 96
+
+var hitBufs = newHitPool()
+
+// qualifyingOffers returns the offers u qualifies for, sharing the item's
+// slice when it qualifies for all of them (the common case allocates nothing).
+func qualifyingOffers(offers []*v1.Offer, u targeting.User) []*v1.Offer {
+	n := 0
+	for _, o := range offers {
+		if targeting.QualifiesFor(u, o.GetMinCreditScore()) {
+			n++
+		}
+	}
+	if n == len(offers) {
+		return offers
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]*v1.Offer, 0, n)
+	for _, o := range offers {
+		if targeting.QualifiesFor(u, o.GetMinCreditScore()) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// userOf converts the request's user into the targeting view of it.
+func userOf(u *v1.UserContext) targeting.User {
+	return targeting.User{
+		Age:         u.GetAge(),
+		Gender:      uint8(u.GetGender()),
+		OS:          uint8(u.GetOs()),
+		CreditScore: u.GetCreditScore(),
+	}
+}
+
+// userHash is the salted hash of a user id (0 for none): the only form in
+// which a user id is ever kept or put in a token.
+func (s *discoveryService) userHash(id string) uint64 {
+	if id == "" {
+		return 0
+	}
+	m := hmac.New(sha256.New, s.userSalt)
+	m.Write([]byte(id))
+	h := binary.BigEndian.Uint64(m.Sum(nil))
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// fingerprint identifies the result set a page token belongs to: every
+// request field that changes which results there are or how they rank. A
+// page token replayed with other values is INVALID_ARGUMENT (AIP-158), so a
+// cursor is never applied to a ranking it was not taken from. The page size
+// may change between pages.
+func fingerprint(req *v1.NearbyRequest, radiusM float64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	put := func(v uint64) { binary.LittleEndian.PutUint64(b[:], v); h.Write(b[:]) }
+	put(math.Float64bits(req.GetLocation().GetLatitude()))
+	put(math.Float64bits(req.GetLocation().GetLongitude()))
+	put(math.Float64bits(radiusM))
+	put(uint64(index.CategoryMask(req.GetCategories())))
+	u := req.GetUser()
+	put(uint64(u.GetAge())<<32 | uint64(u.GetCreditScore()))
+	put(uint64(u.GetGender())<<8 | uint64(u.GetOs()))
+	h.Write([]byte(u.GetUserId()))
+	if req.GetExcludeSponsored() {
+		put(1)
+	}
+	return h.Sum64()
+}
+
+// encodeCursor signs the position after which the next page starts.
+func (s *discoveryService) encodeCursor(fp uint64, score float64, id string) string {
+	buf := make([]byte, 16, 16+len(id))
+	binary.BigEndian.PutUint64(buf[0:], fp)
+	binary.BigEndian.PutUint64(buf[8:], math.Float64bits(score))
+	buf = append(buf, id...)
+	return s.pages.Encode(nearbyTokenPurpose, buf)
+}
+
+func (s *discoveryService) decodeCursor(tok string, fp uint64) (index.Cursor, error) {
+	raw, err := s.pages.Decode(nearbyTokenPurpose, tok)
+	if err != nil || len(raw) < 16 {
+		return index.Cursor{}, badToken()
+	}
+	if binary.BigEndian.Uint64(raw) != fp {
+		return index.Cursor{}, &apierr.Error{Code: codes.InvalidArgument, Message: "invalid page_token",
+			Violations: []apierr.FieldViolation{{Field: "page_token", Description: "the token belongs to a request with other location, radius, categories or user: repeat the first page's request with only page_token (and limit) changed"}}}
+	}
+	return index.Cursor{Score: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])), ID: string(raw[16:])}, nil
+}
+
+// explain says in words why a hit is there and how it scored.
+func explain(h *index.Hit, u targeting.User, w targeting.Weights) []string {
+	it := h.Item
+	t := it.Terms
+	t.Distance = w.DistanceTerm(h.DistanceM)
+	out := []string{
+		fmt.Sprintf("nearest place %q at %.0f m", it.Places[h.Place].GetId(), h.DistanceM),
+		fmt.Sprintf("score %.4f = distance %.4f + rating %.4f + popularity %.4f + audience fit %.4f",
+			h.Score, t.Distance, t.Rating, t.Popularity, t.Audience),
+	}
+	a := it.Audience
+	if !a.Restricted() {
+		out = append(out, "audience: open to everyone")
+	} else {
+		var rules []string
+		if a.MinAge > 0 || a.MaxAge > 0 {
+			rules = append(rules, fmt.Sprintf("age %s matched (%d)", ageRange(a.MinAge, a.MaxAge), u.Age))
+		}
+		if a.Genders != 0 {
+			rules = append(rules, fmt.Sprintf("gender %s matched", v1.Gender(u.Gender)))
+		}
+		if a.OSes != 0 {
+			rules = append(rules, fmt.Sprintf("operating system %s matched", v1.OperatingSystem(u.OS)))
+		}
+		out = append(out, "audience: "+strings.Join(rules, ", "))
+	}
+	var perks []string
+	for _, o := range it.Offers {
+		if targeting.QualifiesFor(u, o.GetMinCreditScore()) {
+			if o.GetMinCreditScore() > 0 {
+				perks = append(perks, fmt.Sprintf("%q (credit score %d ≥ %d)", o.GetTitle(), u.CreditScore, o.GetMinCreditScore()))
+			} else {
+				perks = append(perks, fmt.Sprintf("%q", o.GetTitle()))
+			}
+		}
+	}
+	if len(perks) > 0 {
+		sort.Strings(perks)
+		out = append(out, "offers: "+strings.Join(perks, ", "))
+	}
+	return out
+}
+
+func ageRange(lo, hi int32) string {
+	switch {
+	case hi == 0:
+		return fmt.Sprintf("%d+", lo)
+	case lo == 0:
+		return fmt.Sprintf("≤%d", hi)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
+}
+
+func (discoveryService) ReportEvents(context.Context, *v1.ReportEventsRequest) (*v1.ReportEventsResponse, error) {
+	return nil, pending("ReportEvents", "campaigns")
+}

@@ -299,6 +299,23 @@ func (c *Catalog) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// LoadRaw calls fn with the id and the encoded record of every stored
+// mini-program, in id order, without decoding them, so that a loader can
+// decode on every core (Decode). raw is only valid during the call.
+func (c *Catalog) LoadRaw(ctx context.Context, fn func(id string, raw []byte) error) error {
+	return c.st.View(ctx, func(tx store.Tx) error {
+		var ferr error
+		err := tx.Scan(KeyPrefix, "", func(key string, val []byte) bool {
+			ferr = fn(key[len(KeyPrefix):], val)
+			return ferr == nil
+		})
+		if err != nil {
+			return err
+		}
+		return ferr
+	})
+}
+
 // Load calls fn for every stored mini-program in id order; used at start to
 // build the indexes. A corrupt record stops the load with an error.
 func (c *Catalog) Load(ctx context.Context, fn func(*v1.MiniProgram) error) error {

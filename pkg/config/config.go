@@ -28,6 +28,9 @@ type Config struct {
 	// DemoSize is the number of mini-programs the demo seeds.
 	DemoSize int
 
+	// Pprof serves /debug/pprof/ on the metrics listener.
+	Pprof bool
+
 	// Log configures the structured logger.
 	Log LogConfig
 	// GRPC holds transport limits.

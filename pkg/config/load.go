@@ -114,6 +114,7 @@ func (c *Config) settings() []setting {
 		{"demo", "on first start seed a synthetic city and write demo keys, printing them", boolValue{&c.Demo}},
 		{"demo-seed", "seed of the deterministic demo catalog", int64Value{&c.DemoSeed}},
 		{"demo-size", "mini-programs in the demo catalog", intValue{&c.DemoSize}},
+		{"pprof", "serve /debug/pprof/ on the metrics address (for profiling; keep that address private)", boolValue{&c.Pprof}},
 		{"log-level", "debug, info, warn or error", stringValue{&c.Log.Level}},
 		{"log-format", "json or text", stringValue{&c.Log.Format}},
 		{"max-recv-msg-bytes", "largest inbound gRPC message", intValue{&c.GRPC.MaxRecvMsgBytes}},

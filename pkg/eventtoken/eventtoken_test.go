@@ -221,11 +221,7 @@ func TestMalformed(t *testing.T) {
 	raw, _ := b64.DecodeString(tok)
 
 	// with returns a well-signed token whose body has b[off] = v.
-	with := func(off int, v byte) string {
-		b := bytes.Clone(good)
-		b[off] = v
-		return seal(s, b)
-	}
+	with := func(off int, v byte) string { return seal(s, patched(good, off, v)) }
 	strs := fixedLen // offset of the MiniProgramID length byte
 	times := func(iss, exp int64) string {
 		b := bytes.Clone(good)
@@ -266,7 +262,7 @@ func TestMalformed(t *testing.T) {
 		{"index 255, signed", with(9, 255), ErrMalformed},
 		{"pricing model 3, signed", with(50, 3), ErrMalformed},
 		{"expires before issued, signed", times(1000, 999), ErrMalformed},
-		{"index 100, unsigned", b64.EncodeToString(append(with2(good, 9, 100), raw[len(raw)-macSize:]...)), ErrForged},
+		{"index 100, unsigned", b64.EncodeToString(append(patched(good, 9, 100), raw[len(raw)-macSize:]...)), ErrForged},
 		{"tag zeroed", b64.EncodeToString(append(bytes.Clone(good), make([]byte, macSize)...)), ErrForged},
 		{"control: valid", tok, nil},
 		{"control: max index, signed", with(9, MaxIndex), nil},
@@ -284,7 +280,8 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-func with2(b []byte, off int, v byte) []byte {
+// patched returns a copy of b with b[off] = v.
+func patched(b []byte, off int, v byte) []byte {
 	b = bytes.Clone(b)
 	b[off] = v
 	return b

@@ -339,3 +339,39 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadEqualsApply: the bulk build and the incremental path build the
+// same index.
+func TestLoadEqualsApply(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	w := targeting.DefaultWeights()
+	cat := randomCatalog(rng, 3000)
+	var ch []Change
+	for _, mp := range cat {
+		ch = append(ch, Change{ID: mp.Id, Item: NewItem(mp, w)})
+	}
+	bulk := New(w, nil)
+	bulk.Load(ch)
+	inc := buildIndex(cat, w)
+	a, b := bulk.Snapshot().Stats(), inc.Snapshot().Stats()
+	a.BuiltAt, b.BuiltAt = time.Time{}, time.Time{}
+	if a != b {
+		t.Fatalf("bulk %+v, incremental %+v", a, b)
+	}
+	for range 200 {
+		q := randomQuery(rng)
+		checkAgainstOracle(t, bulk.Snapshot(), cat, q)
+	}
+	// And the bulk-built index takes incremental changes afterwards.
+	bulk.Apply([]Change{{ID: cat[0].Id}})
+	if got := bulk.Snapshot().Stats().MiniPrograms; got != a.MiniPrograms-btoi(!cat[0].Hidden) {
+		t.Fatalf("after a delete: %d", got)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -124,10 +124,13 @@ func (ix *Index) Snapshot() *Snapshot { return ix.cur.Load() }
 // Weights returns the weights items must be built with.
 func (ix *Index) Weights() targeting.Weights { return ix.weights }
 
-// Change replaces the item with the id (Item nil = remove it).
+// Change replaces the item with the id (Item nil = remove it). Leaves are
+// Item.Leaves(), if the caller computed them (in parallel, say); nil = Apply
+// computes them.
 type Change struct {
-	ID   string
-	Item *Item
+	ID     string
+	Item   *Item
+	Leaves []uint64
 }
 
 // Apply applies a batch of changes and publishes the next snapshot before it
@@ -143,18 +146,19 @@ func (ix *Index) Apply(changes []Change) {
 	base := ix.cur.Load()
 
 	// Later changes of the same id win; collect what leaves lose and gain.
-	final := make(map[string]*Item, len(changes))
+	final := make(map[string]Change, len(changes))
 	for _, c := range changes {
-		final[c.ID] = c.Item
+		final[c.ID] = c
 	}
 	removed := make(map[*Item]bool)
 	added := make(map[uint64][]place)
 	touched := make(map[uint64]bool) // leaf cells to rebuild
 	nItems, nPlaces := base.stats.MiniPrograms, base.stats.Places
-	for id, it := range final {
+	for id, c := range final {
+		it := c.Item
 		if old := ix.items[id]; old != nil {
 			removed[old] = true
-			for _, l := range old.Leaves {
+			for _, l := range old.Leaves() {
 				touched[l] = true
 			}
 			nItems--
@@ -167,7 +171,11 @@ func (ix *Index) Apply(changes []Change) {
 		ix.items[id] = it
 		nItems++
 		nPlaces += len(it.Points)
-		for i, l := range it.Leaves {
+		leaves := c.Leaves
+		if leaves == nil {
+			leaves = it.Leaves()
+		}
+		for i, l := range leaves {
 			touched[l] = true
 			added[l] = append(added[l], newPlace(it, i))
 		}

@@ -91,25 +91,45 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		Cell:      st.Cell,
 	}
 	binary.LittleEndian.PutUint64(claims.Nonce[:], rand.Uint64())
-	// One allocation for all results, one for the pointers.
-	results := make([]v1.NearbyResult, len(hits))
-	resp.Results = make([]*v1.NearbyResult, len(hits))
-	tokBuf := make([]byte, 0, len(hits)*eventTokenGuess)
-	w := snap.Weights()
+	// Responses are built from slabs: a fixed number of allocations per
+	// response whatever its length, and all event tokens share one string.
+	n := len(hits)
+	results := make([]v1.NearbyResult, n)
+	cards := make([]v1.MiniProgramCard, n)
+	places := make([]v1.Place, n)
+	locs := make([]v1.LatLng, n)
+	resp.Results = make([]*v1.NearbyResult, n)
+	ends := make([]int, n)
+	tokBuf := make([]byte, 0, n*eventTokenGuess)
 	for i := range hits {
 		h := &hits[i]
-		r := &results[i]
-		r.MiniProgram = h.Item.Card
-		r.Place = h.Item.Places[h.Place]
-		r.DistanceM = h.DistanceM
-		r.Score = h.Score
-		r.Offers = qualifyingOffers(h.Item.Offers, q.User)
+		it := h.Item
+		pl := &it.Places[h.Place]
 		claims.Index = uint8(i)
-		claims.MiniProgramID = h.Item.ID
-		claims.PlaceID = r.Place.GetId()
-		start := len(tokBuf)
+		claims.MiniProgramID = it.ID
+		claims.PlaceID = pl.ID
 		tokBuf = s.events.Append(tokBuf, &claims)
-		r.EventToken = string(tokBuf[start:])
+		ends[i] = len(tokBuf)
+	}
+	tokens := string(tokBuf)
+	w := snap.Weights()
+	start := 0
+	for i := range hits {
+		h := &hits[i]
+		it := h.Item
+		pl := &it.Places[h.Place]
+		c := &cards[i]
+		c.Id, c.Name, c.Category, c.IconUrl, c.Rating = it.ID, it.Name, it.Category, it.IconURL, it.Rating
+		loc := &locs[i]
+		loc.Latitude, loc.Longitude = pl.Lat, pl.Lng
+		p := &places[i]
+		p.Id, p.Label, p.Location = pl.ID, pl.Label, loc
+		r := &results[i]
+		r.MiniProgram, r.Place = c, p
+		r.DistanceM, r.Score = h.DistanceM, h.Score
+		r.Offers = qualifyingOffers(it.Offers, q.User)
+		r.EventToken = tokens[start:ends[i]]
+		start = ends[i]
 		if req.GetExplain() {
 			r.Reasons = explain(h, q.User, w)
 		}
@@ -118,8 +138,9 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	return resp, nil
 }
 
-// eventTokenGuess is a typical token length, to size the shared buffer.
-const eventTokenGuess = 96
+// eventTokenGuess is a generous token length (organic tokens are ~120
+// bytes), to size the shared buffer once.
+const eventTokenGuess = 160
 
 var hitBufs = newHitPool()
 
@@ -219,10 +240,10 @@ func (s *discoveryService) decodeCursor(tok string, fp uint64) (index.Cursor, er
 // explain says in words why a hit is there and how it scored.
 func explain(h *index.Hit, u targeting.User, w targeting.Weights) []string {
 	it := h.Item
-	t := it.Terms
+	t := it.Terms(w)
 	t.Distance = w.DistanceTerm(h.DistanceM)
 	out := []string{
-		fmt.Sprintf("nearest place %q at %.0f m", it.Places[h.Place].GetId(), h.DistanceM),
+		fmt.Sprintf("nearest place %q at %.0f m", it.Places[h.Place].ID, h.DistanceM),
 		fmt.Sprintf("score %.4f = distance %.4f + rating %.4f + popularity %.4f + audience fit %.4f",
 			h.Score, t.Distance, t.Rating, t.Popularity, t.Audience),
 	}

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -222,71 +224,91 @@ func (s *Server) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the catalog: %w", err)
 	}
-	s.ix.Apply(changes)
+	s.ix.Load(changes)
 	s.cat.Listen(s.applyToIndex)
+	records := len(changes)
+	// The load's garbage is large (every record decoded once): collect it
+	// and give the memory back now rather than carry it into serving.
+	changes = nil
+	debug.FreeOSMemory()
 	took := time.Since(start)
 	s.indexMetrics.buildSeconds.Set(took.Seconds())
 	st := s.ix.Snapshot().Stats()
-	s.log.Info("data loaded, index built", "mini_programs", len(changes), "visible", st.MiniPrograms,
+	s.log.Info("data loaded, index built", "mini_programs", records, "visible", st.MiniPrograms,
 		"places", st.Places, "cells", st.Leaves, "duration", took.String())
 	s.setServing(true)
 	return nil
 }
 
 // loadItems decodes every stored mini-program and converts it for the index
-// on every core (the conversion makes one H3 call per place).
+// on every core (decoding, and the H3 call per place, are the bulk of the
+// start-up). A corrupt record stops the start.
 func (s *Server) loadItems(ctx context.Context) ([]index.Change, error) {
 	type rec struct {
-		idx int
-		mp  *v1.MiniProgram
+		id  string
+		raw []byte
+	}
+	type batch struct {
+		first int
+		recs  []rec
 	}
 	workers := runtime.GOMAXPROCS(0)
-	in := make(chan []rec, workers*2)
-	var out []index.Change
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	in := make(chan batch, workers*2)
+	var (
+		mu      sync.Mutex
+		out     []index.Change
+		firstEr error
+		wg      sync.WaitGroup
+	)
 	w := s.ix.Weights()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for batch := range in {
-				items := make([]*index.Item, len(batch))
-				for i, r := range batch {
-					items[i] = index.NewItem(r.mp, w)
+			for b := range in {
+				chs := make([]index.Change, len(b.recs))
+				var berr error
+				for i, r := range b.recs {
+					mp, err := catalog.Decode(r.id, r.raw)
+					if err != nil {
+						berr = err
+						break
+					}
+					chs[i] = index.Change{ID: mp.GetId(), Item: index.NewItem(mp, w)}
+					if chs[i].Item != nil {
+						chs[i].Leaves = chs[i].Item.Leaves()
+					}
 				}
 				mu.Lock()
-				for i, r := range batch {
-					out[r.idx] = index.Change{ID: r.mp.GetId(), Item: items[i]}
+				if berr != nil && firstEr == nil {
+					firstEr = berr
 				}
+				if need := b.first + len(chs); need > len(out) {
+					out = append(out, make([]index.Change, need-len(out))...)
+				}
+				copy(out[b.first:], chs)
 				mu.Unlock()
 			}
 		}()
 	}
-	n, err := s.cat.Count(ctx)
-	if err == nil {
-		out = make([]index.Change, n)
-		batch := make([]rec, 0, 1024)
-		i := 0
-		err = s.cat.Load(ctx, func(mp *v1.MiniProgram) error {
-			// (The catalog cannot grow meanwhile: API calls are refused
-			// until Load is done, and the demo seed ran before.)
-			if i >= n {
-				return fmt.Errorf("catalog grew during the load")
-			}
-			batch = append(batch, rec{i, mp})
-			i++
-			if len(batch) == cap(batch) {
-				in <- batch
-				batch = make([]rec, 0, 1024)
-			}
-			return nil
-		})
-		in <- batch
-		n = i
-	}
+	const batchSize = 1024
+	cur := batch{recs: make([]rec, 0, batchSize)}
+	n := 0
+	err := s.cat.LoadRaw(ctx, func(id string, raw []byte) error {
+		cur.recs = append(cur.recs, rec{id, append([]byte(nil), raw...)})
+		n++
+		if len(cur.recs) == batchSize {
+			in <- cur
+			cur = batch{first: n, recs: make([]rec, 0, batchSize)}
+		}
+		return nil
+	})
+	in <- cur
 	close(in)
 	wg.Wait()
+	if err == nil {
+		err = firstEr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -386,6 +408,13 @@ func (s *Server) Close() error {
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if s.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		// Liveness: the process answers. A broken store is readiness' concern.
 		w.Write([]byte("ok\n"))

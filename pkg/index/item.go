@@ -1,6 +1,8 @@
 package index
 
 import (
+	"strings"
+
 	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/targeting"
@@ -8,30 +10,38 @@ import (
 )
 
 // Item is one visible mini-program as the index holds it: what Nearby needs
-// to filter, score and answer, and nothing more (a million of them live in
-// memory, so the decoded protos are not kept). Items are immutable and shared
-// by snapshots.
+// to filter, score and answer, and nothing more. A million of them live in
+// memory and the garbage collector visits each object on every cycle, so an
+// item is kept to two objects: the struct (with its place inline when it has
+// one) and a single string holding all its text. Items are immutable and
+// shared by snapshots.
 type Item struct {
-	ID, Name, IconURL string
+	ID, Name, IconURL string // substrings of one shared string
 	Rating            float64
 	Popularity        int64
 	Static            float64 // the static part of the score (see targeting.Weights)
 	Audience          targeting.Audience
 	Category          v1.Category
 	Places            []PlaceInfo
-	Points            []geo.Point // unit vector of each place, for the scan
 	Offers            []*v1.Offer // shared, read-only
 }
 
-// PlaceInfo is a place as responses show it.
+// PlaceInfo is a place: where it is for the scan, what it is for responses.
 type PlaceInfo struct {
-	ID, Label string
+	Pt        geo.Point // unit vector
 	Lat, Lng  float64
+	ID, Label string
 }
 
 // Terms returns the static terms of the item's score, for explanations.
 func (it *Item) Terms(w targeting.Weights) targeting.Terms {
 	return w.StaticTerms(it.Rating, it.Popularity, it.Audience)
+}
+
+// singlePlaceItem lays out an item and its only place in one allocation.
+type singlePlaceItem struct {
+	Item
+	place [1]PlaceInfo
 }
 
 // NewItem converts a stored mini-program; nil for a hidden one, which is not
@@ -40,22 +50,41 @@ func NewItem(mp *v1.MiniProgram, w targeting.Weights) *Item {
 	if mp.GetHidden() {
 		return nil
 	}
-	aud := AudienceOf(mp.GetAudience())
-	it := &Item{
-		ID: mp.GetId(), Name: mp.GetName(), IconURL: mp.GetIconUrl(),
-		Rating:     mp.GetRating(),
-		Popularity: mp.GetPopularity(),
-		Audience:   aud,
-		Category:   mp.GetCategory(),
-		Places:     make([]PlaceInfo, len(mp.GetPlaces())),
-		Points:     make([]geo.Point, len(mp.GetPlaces())),
-		Offers:     mp.GetOffers(),
+	places := mp.GetPlaces()
+	size := len(mp.GetId()) + len(mp.GetName()) + len(mp.GetIconUrl())
+	for _, p := range places {
+		size += len(p.GetId()) + len(p.GetLabel())
 	}
-	it.Static = w.Static(it.Rating, it.Popularity, aud)
-	for i, p := range mp.GetPlaces() {
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(mp.GetId())
+	b.WriteString(mp.GetName())
+	b.WriteString(mp.GetIconUrl())
+	for _, p := range places {
+		b.WriteString(p.GetId())
+		b.WriteString(p.GetLabel())
+	}
+	text, off := b.String(), 0
+	next := func(n int) string { off += n; return text[off-n : off] }
+
+	var it *Item
+	if len(places) == 1 {
+		sp := &singlePlaceItem{}
+		it = &sp.Item
+		it.Places = sp.place[:]
+	} else {
+		it = &Item{Places: make([]PlaceInfo, len(places))}
+	}
+	it.ID, it.Name, it.IconURL = next(len(mp.GetId())), next(len(mp.GetName())), next(len(mp.GetIconUrl()))
+	it.Rating, it.Popularity = mp.GetRating(), mp.GetPopularity()
+	it.Audience = AudienceOf(mp.GetAudience())
+	it.Category = mp.GetCategory()
+	it.Offers = mp.GetOffers()
+	it.Static = w.Static(it.Rating, it.Popularity, it.Audience)
+	for i, p := range places {
 		lat, lng := p.GetLocation().GetLatitude(), p.GetLocation().GetLongitude()
-		it.Places[i] = PlaceInfo{ID: p.GetId(), Label: p.GetLabel(), Lat: lat, Lng: lng}
-		it.Points[i] = geo.PointFromDeg(lat, lng)
+		it.Places[i] = PlaceInfo{Pt: geo.PointFromDeg(lat, lng), Lat: lat, Lng: lng,
+			ID: next(len(p.GetId())), Label: next(len(p.GetLabel()))}
 	}
 	return it
 }

@@ -162,12 +162,12 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 					continue
 				}
 				sr.seen[it] = struct{}{}
-				for j, pt := range it.Points {
-					if d2 := u.Chord2(pt); d2 < c2 || (d2 == c2 && j < idx) {
+				for j := range it.Places {
+					if d2 := u.Chord2(it.Places[j].Pt); d2 < c2 || (d2 == c2 && j < idx) {
 						c2, idx = d2, j
 					}
 				}
-				st.Candidates += len(it.Points) - 1
+				st.Candidates += len(it.Places) - 1
 			}
 			dM := geo.RadToMeters(geo.ChordToRad(math.Sqrt(c2)))
 			score := w.Score(dM, p.static)

@@ -42,11 +42,11 @@ const (
 )
 
 func newPlace(it *Item, i int) place {
-	p := place{pt: it.Points[i], static: it.Static, item: it, idx: int32(i), cat: uint8(it.Category)}
+	p := place{pt: it.Places[i].Pt, static: it.Static, item: it, idx: int32(i), cat: uint8(it.Category)}
 	if it.Audience.Restricted() {
 		p.flags |= placeRestricted
 	}
-	if len(it.Points) > 1 {
+	if len(it.Places) > 1 {
 		p.flags |= placeMulti
 	}
 	return p
@@ -162,7 +162,7 @@ func (ix *Index) Apply(changes []Change) {
 				touched[l] = true
 			}
 			nItems--
-			nPlaces -= len(old.Points)
+			nPlaces -= len(old.Places)
 			delete(ix.items, id)
 		}
 		if it == nil {
@@ -170,7 +170,7 @@ func (ix *Index) Apply(changes []Change) {
 		}
 		ix.items[id] = it
 		nItems++
-		nPlaces += len(it.Points)
+		nPlaces += len(it.Places)
 		leaves := c.Leaves
 		if leaves == nil {
 			leaves = it.Leaves()

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/aroundme/aroundme/pkg/validate"
 	"github.com/aroundme/aroundme/targeting"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 const nearbyTokenPurpose = "Nearby"
@@ -74,13 +76,15 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	*hitsp = hits
 	s.metrics.observe(st, min(len(hits), limit))
 
-	resp := &v1.NearbyResponse{}
+	next := ""
 	if len(hits) > limit {
 		last := hits[limit-1]
-		resp.NextPageToken = s.encodeCursor(fp, last.Score, last.Item.ID)
+		next = s.encodeCursor(fp, last.Score, last.Item.ID)
 		hits = hits[:limit]
 	}
+	resp := &v1.NearbyResponse{}
 	if len(hits) == 0 {
+		resp.NextPageToken = next
 		return resp, nil
 	}
 	now := s.now()
@@ -91,58 +95,56 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		Cell:      st.Cell,
 	}
 	binary.LittleEndian.PutUint64(claims.Nonce[:], rand.Uint64())
-	// Responses are built from slabs: a fixed number of allocations per
-	// response whatever its length, and all event tokens share one string.
-	n := len(hits)
-	results := make([]v1.NearbyResult, n)
-	cards := make([]v1.MiniProgramCard, n)
-	places := make([]v1.Place, n)
-	locs := make([]v1.LatLng, n)
-	resp.Results = make([]*v1.NearbyResult, n)
-	ends := make([]int, n)
-	tokBuf := make([]byte, 0, n*eventTokenGuess)
+
+	sc := wireScratch.Get().(*nearbyScratch)
+	defer wireScratch.Put(sc)
+	sc.tokens = sc.tokens[:0]
+	sc.results = sc.results[:0]
+	ends := sc.ends[:0]
 	for i := range hits {
 		h := &hits[i]
-		it := h.Item
-		pl := &it.Places[h.Place]
 		claims.Index = uint8(i)
-		claims.MiniProgramID = it.ID
-		claims.PlaceID = pl.ID
-		tokBuf = s.events.Append(tokBuf, &claims)
-		ends[i] = len(tokBuf)
+		claims.MiniProgramID = h.Item.ID
+		claims.PlaceID = h.Item.Places[h.Place].ID
+		sc.tokens = s.events.Append(sc.tokens, &claims)
+		ends = append(ends, len(sc.tokens))
 	}
-	tokens := string(tokBuf)
+	sc.ends = ends
 	w := snap.Weights()
-	start := 0
+	size, start := 0, 0
 	for i := range hits {
-		h := &hits[i]
-		it := h.Item
-		pl := &it.Places[h.Place]
-		c := &cards[i]
-		c.Id, c.Name, c.Category, c.IconUrl, c.Rating = it.ID, it.Name, it.Category, it.IconURL, it.Rating
-		loc := &locs[i]
-		loc.Latitude, loc.Longitude = pl.Lat, pl.Lng
-		p := &places[i]
-		p.Id, p.Label, p.Location = pl.ID, pl.Label, loc
-		r := &results[i]
-		r.MiniProgram, r.Place = c, p
-		r.DistanceM, r.Score = h.DistanceM, h.Score
-		r.Offers = qualifyingOffers(it.Offers, q.User)
-		r.EventToken = tokens[start:ends[i]]
+		r := wireResult{hit: &hits[i], offers: qualifyingOffers(hits[i].Item.Offers, q.User), token: sc.tokens[start:ends[i]]}
 		start = ends[i]
 		if req.GetExplain() {
-			r.Reasons = explain(h, q.User, w)
+			r.reasons = explain(&hits[i], q.User, w)
 		}
-		resp.Results[i] = r
+		sc.results = append(sc.results, r)
+		size += protowire.SizeTag(fResponseResults) + protowire.SizeBytes(resultSize(&r))
 	}
+	if next != "" {
+		size += sizeString(fResponseNextPageToken, next)
+	}
+	// The one allocation of the response: its bytes, exactly sized.
+	b := make([]byte, 0, size)
+	for i := range sc.results {
+		b = appendResult(b, &sc.results[i])
+	}
+	b = appendString(b, fResponseNextPageToken, next)
+	resp.ProtoReflect().SetUnknown(b)
+	clear(sc.results) // drop references to items and offers
 	return resp, nil
 }
 
-// eventTokenGuess is a generous token length (organic tokens are ~120
-// bytes), to size the shared buffer once.
-const eventTokenGuess = 160
-
 var hitBufs = newHitPool()
+
+// nearbyScratch is a Nearby call's reusable working memory.
+type nearbyScratch struct {
+	tokens  []byte
+	ends    []int
+	results []wireResult
+}
+
+var wireScratch = sync.Pool{New: func() any { return &nearbyScratch{} }}
 
 // qualifyingOffers returns the offers u qualifies for, sharing the item's
 // slice when it qualifies for all of them (the common case allocates nothing).

@@ -163,6 +163,10 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		grpc.MaxSendMsgSize(g.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(g.MaxConcurrentStreams)),
 		grpc.ConnectionTimeout(g.ConnectionTimeout),
+		// A fixed pool of goroutines serves the streams: their stacks stay
+		// grown, instead of every call starting a fresh goroutine whose
+		// stack is copied as the handler deepens (4% of Nearby's CPU).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             g.KeepaliveMinTime,
 			PermitWithoutStream: true,

@@ -2,16 +2,19 @@ package catalog
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/apierr"
 	"github.com/aroundme/aroundme/pkg/fieldmask"
 	"github.com/aroundme/aroundme/pkg/store"
 	"github.com/aroundme/aroundme/pkg/validate"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -27,6 +30,8 @@ func Key(id string) string { return KeyPrefix + id }
 type Change struct {
 	ID  string
 	New *v1.MiniProgram
+	// Cells are the H3 cells (geo.PlaceCellRes) of New's places.
+	Cells []uint64
 }
 
 // Listener receives every committed batch of changes, in commit order. It is
@@ -91,22 +96,87 @@ func get(tx store.Tx, id string) (*v1.MiniProgram, error) {
 	return Decode(id, b)
 }
 
+// CellsField is a field number outside the MiniProgram schema under which a
+// stored record also carries the H3 cell (geo.PlaceCellRes) of each of its
+// places, packed fixed64: a cache of a pure function of the record, written
+// with it, so that a restart does not recompute a cgo call per place. A
+// record without it (or with the wrong count) simply has its cells computed.
+// It never leaves the catalog: Decode strips it.
+const CellsField = 536870000
+
 // Decode parses a stored record. A record that does not parse is corruption
 // of the data file and is reported as such, never skipped.
 func Decode(id string, b []byte) (*v1.MiniProgram, error) {
-	mp := &v1.MiniProgram{}
-	if err := proto.Unmarshal(b, mp); err != nil {
-		return nil, fmt.Errorf("catalog: record %q is corrupt: %w", id, err)
-	}
-	return mp, nil
+	mp, _, err := DecodeRecord(id, b)
+	return mp, err
 }
 
-func put(tx store.Tx, mp *v1.MiniProgram) error {
+// DecodeRecord parses a stored record and returns the cells of its places
+// (nil when the record does not carry them).
+func DecodeRecord(id string, b []byte) (*v1.MiniProgram, []uint64, error) {
+	mp := &v1.MiniProgram{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		return nil, nil, fmt.Errorf("catalog: record %q is corrupt: %w", id, err)
+	}
+	var cells []uint64
+	if unk := mp.ProtoReflect().GetUnknown(); len(unk) > 0 {
+		cells = parseCells(unk, len(mp.GetPlaces()))
+		mp.ProtoReflect().SetUnknown(nil)
+	}
+	return mp, cells, nil
+}
+
+// parseCells finds the cells field among unknown fields; nil unless it holds
+// exactly n cells.
+func parseCells(b []byte, n int) []uint64 {
+	for len(b) > 0 {
+		num, typ, tl := protowire.ConsumeTag(b)
+		if tl < 0 {
+			return nil
+		}
+		b = b[tl:]
+		if num == CellsField && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 || len(v) != 8*n {
+				return nil
+			}
+			cells := make([]uint64, n)
+			for i := range cells {
+				cells[i] = binary.LittleEndian.Uint64(v[8*i:])
+			}
+			return cells
+		}
+		l := protowire.ConsumeFieldValue(num, typ, b)
+		if l < 0 {
+			return nil
+		}
+		b = b[l:]
+	}
+	return nil
+}
+
+// PlaceCells computes the cells of mp's places.
+func PlaceCells(mp *v1.MiniProgram) []uint64 {
+	cells := make([]uint64, len(mp.GetPlaces()))
+	for i, p := range mp.GetPlaces() {
+		cells[i] = geo.CellOf(p.GetLocation().GetLatitude(), p.GetLocation().GetLongitude(), geo.PlaceCellRes)
+	}
+	return cells
+}
+
+// put writes mp with its places' cells and returns the cells.
+func put(tx store.Tx, mp *v1.MiniProgram) ([]uint64, error) {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return tx.Set(Key(mp.GetId()), b)
+	cells := PlaceCells(mp)
+	b = protowire.AppendTag(b, CellsField, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(8*len(cells)))
+	for _, c := range cells {
+		b = binary.LittleEndian.AppendUint64(b, c)
+	}
+	return cells, tx.Set(Key(mp.GetId()), b)
 }
 
 // writable returns a copy of mp with the output-only fields cleared.
@@ -148,7 +218,8 @@ func (c *Catalog) Create(ctx context.Context, in *v1.MiniProgram) (*v1.MiniProgr
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		return []Change{{ID: mp.GetId(), New: mp}}, put(tx, mp)
+		cells, err := put(tx, mp)
+		return []Change{{ID: mp.GetId(), New: mp, Cells: cells}}, err
 	})
 	if err != nil {
 		return nil, err
@@ -187,7 +258,8 @@ func (c *Catalog) Update(ctx context.Context, in *v1.MiniProgram, paths []string
 		next.CreateTime = cur.GetCreateTime()
 		next.UpdateTime = timestamppb.New(c.now())
 		out = next
-		return []Change{{ID: next.GetId(), New: next}}, put(tx, next)
+		cells, err := put(tx, next)
+		return []Change{{ID: next.GetId(), New: next, Cells: cells}}, err
 	})
 	if err != nil {
 		return nil, err
@@ -277,10 +349,11 @@ func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]Upsert
 				return nil, err
 			}
 			mp.UpdateTime = ts
-			if err := put(tx, mp); err != nil {
+			cells, err := put(tx, mp)
+			if err != nil {
 				return nil, err
 			}
-			changes = append(changes, Change{ID: mp.GetId(), New: mp})
+			changes = append(changes, Change{ID: mp.GetId(), New: mp, Cells: cells})
 		}
 		return changes, nil
 	})

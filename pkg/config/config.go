@@ -111,7 +111,7 @@ func Default() Config {
 			MaxConnectionIdle:    15 * time.Minute,
 			ShutdownGrace:        15 * time.Second,
 		},
-		Catalog:   CatalogConfig{ImportBatch: 2000},
+		Catalog:   CatalogConfig{ImportBatch: 10000},
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/targeting"
-	h3 "github.com/uber/h3-go/v4"
 )
 
 // Item is one visible mini-program as the index holds it: what Nearby needs
@@ -44,47 +43,77 @@ type singlePlaceItem struct {
 	place [1]PlaceInfo
 }
 
+// itemFields are the parts of a mini-program an Item is built from, however
+// they were decoded.
+type itemFields struct {
+	id, name, icon string
+	rating         float64
+	popularity     int64
+	category       v1.Category
+	audience       targeting.Audience
+	places         []placeFields
+	offers         []*v1.Offer
+}
+
+type placeFields struct {
+	id, label string
+	lat, lng  float64
+}
+
 // NewItem converts a stored mini-program; nil for a hidden one, which is not
 // served and so not indexed. It makes no cgo call (see Leaves).
 func NewItem(mp *v1.MiniProgram, w targeting.Weights) *Item {
 	if mp.GetHidden() {
 		return nil
 	}
-	places := mp.GetPlaces()
-	size := len(mp.GetId()) + len(mp.GetName()) + len(mp.GetIconUrl())
-	for _, p := range places {
-		size += len(p.GetId()) + len(p.GetLabel())
+	f := itemFields{
+		id: mp.GetId(), name: mp.GetName(), icon: mp.GetIconUrl(),
+		rating: mp.GetRating(), popularity: mp.GetPopularity(), category: mp.GetCategory(),
+		audience: AudienceOf(mp.GetAudience()), offers: mp.GetOffers(),
+		places: make([]placeFields, len(mp.GetPlaces())),
+	}
+	for i, p := range mp.GetPlaces() {
+		f.places[i] = placeFields{id: p.GetId(), label: p.GetLabel(),
+			lat: p.GetLocation().GetLatitude(), lng: p.GetLocation().GetLongitude()}
+	}
+	return f.build(w)
+}
+
+// build lays the item out in two allocations (see Item).
+func (f *itemFields) build(w targeting.Weights) *Item {
+	size := len(f.id) + len(f.name) + len(f.icon)
+	for _, p := range f.places {
+		size += len(p.id) + len(p.label)
 	}
 	var b strings.Builder
 	b.Grow(size)
-	b.WriteString(mp.GetId())
-	b.WriteString(mp.GetName())
-	b.WriteString(mp.GetIconUrl())
-	for _, p := range places {
-		b.WriteString(p.GetId())
-		b.WriteString(p.GetLabel())
+	b.WriteString(f.id)
+	b.WriteString(f.name)
+	b.WriteString(f.icon)
+	for _, p := range f.places {
+		b.WriteString(p.id)
+		b.WriteString(p.label)
 	}
 	text, off := b.String(), 0
 	next := func(n int) string { off += n; return text[off-n : off] }
 
 	var it *Item
-	if len(places) == 1 {
+	if len(f.places) == 1 {
 		sp := &singlePlaceItem{}
 		it = &sp.Item
 		it.Places = sp.place[:]
 	} else {
-		it = &Item{Places: make([]PlaceInfo, len(places))}
+		it = &Item{Places: make([]PlaceInfo, len(f.places))}
 	}
-	it.ID, it.Name, it.IconURL = next(len(mp.GetId())), next(len(mp.GetName())), next(len(mp.GetIconUrl()))
-	it.Rating, it.Popularity = mp.GetRating(), mp.GetPopularity()
-	it.Audience = AudienceOf(mp.GetAudience())
-	it.Category = mp.GetCategory()
-	it.Offers = mp.GetOffers()
+	it.ID, it.Name, it.IconURL = next(len(f.id)), next(len(f.name)), next(len(f.icon))
+	it.Rating, it.Popularity = f.rating, f.popularity
+	it.Audience = f.audience
+	it.Category = f.category
+	it.Offers = f.offers
 	it.Static = w.Static(it.Rating, it.Popularity, it.Audience)
-	for i, p := range places {
-		lat, lng := p.GetLocation().GetLatitude(), p.GetLocation().GetLongitude()
-		it.Places[i] = PlaceInfo{Pt: geo.PointFromDeg(lat, lng), Lat: lat, Lng: lng,
-			ID: next(len(p.GetId())), Label: next(len(p.GetLabel()))}
+	for i, p := range f.places {
+		it.Places[i] = PlaceInfo{Pt: geo.PointFromDeg(p.lat, p.lng), Lat: p.lat, Lng: p.lng,
+			ID: next(len(p.id)), Label: next(len(p.label))}
 	}
 	return it
 }
@@ -95,7 +124,7 @@ func NewItem(mp *v1.MiniProgram, w targeting.Weights) *Item {
 func (it *Item) Leaves() []uint64 {
 	out := make([]uint64, len(it.Places))
 	for i, p := range it.Places {
-		out[i] = uint64(h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, LeafRes))
+		out[i] = geo.CellOf(p.Lat, p.Lng, LeafRes)
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package index
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +17,7 @@ import (
 const (
 	TopRes  = 5
 	MidRes  = 7
-	LeafRes = 9
+	LeafRes = geo.PlaceCellRes
 )
 
 // capSlackRad pads every bounding cap against rounding, so that a bound is
@@ -244,22 +246,28 @@ func rebuildParents(children map[uint64]*node, res int, old func(uint64) *node) 
 	}
 	out := make(map[uint64]*node, len(byParent))
 	for p, changed := range byParent {
-		var kids []*node
-		isChanged := make(map[uint64]bool, len(changed))
-		for _, c := range changed {
-			isChanged[c] = true
-		}
+		// Merge the base children (sorted by cell) with the changed ones
+		// (sorted here): replace, drop or insert, keeping the order.
+		slices.Sort(changed)
+		var base []*node
 		if o := old(p); o != nil {
-			for _, k := range o.children {
-				if !isChanged[k.cell] {
-					kids = append(kids, k)
-				}
-			}
+			base = o.children
 		}
-		for _, c := range changed {
-			if n := children[c]; n != nil {
+		kids := make([]*node, 0, len(base)+len(changed))
+		i, j := 0, 0
+		for i < len(base) || j < len(changed) {
+			if j == len(changed) || (i < len(base) && base[i].cell < changed[j]) {
+				kids = append(kids, base[i])
+				i++
+				continue
+			}
+			if i < len(base) && base[i].cell == changed[j] {
+				i++
+			}
+			if n := children[changed[j]]; n != nil {
 				kids = append(kids, n)
 			}
+			j++
 		}
 		out[p] = newParent(p, kids)
 	}
@@ -297,14 +305,17 @@ func newLeaf(cell uint64, ps []place) *node {
 	if len(ps) == 0 {
 		return nil
 	}
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].static != ps[j].static {
-			return ps[i].static > ps[j].static
+	slices.SortFunc(ps, func(a, b place) int {
+		switch {
+		case a.static != b.static:
+			if a.static > b.static {
+				return -1
+			}
+			return 1
+		case a.item != b.item:
+			return strings.Compare(a.item.ID, b.item.ID)
 		}
-		if ps[i].item.ID != ps[j].item.ID {
-			return ps[i].item.ID < ps[j].item.ID
-		}
-		return ps[i].idx < ps[j].idx
+		return int(a.idx - b.idx)
 	})
 	n := &node{cell: cell, places: ps, count: len(ps), maxStatic: ps[0].static}
 	var sum geo.Point
@@ -319,12 +330,12 @@ func newLeaf(cell uint64, ps []place) *node {
 	return n
 }
 
-// newParent builds an inner node over its children; nil when there are none.
+// newParent builds an inner node over its children, which must be sorted by
+// cell; nil when there are none.
 func newParent(cell uint64, kids []*node) *node {
 	if len(kids) == 0 {
 		return nil
 	}
-	sort.Slice(kids, func(i, j int) bool { return kids[i].cell < kids[j].cell })
 	n := &node{cell: cell, children: kids, maxStatic: math.Inf(-1)}
 	var sum geo.Point
 	for _, k := range kids {

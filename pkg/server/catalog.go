@@ -106,44 +106,63 @@ func badToken() error {
 
 // ImportMiniPrograms upserts a stream of mini-programs, committing them in
 // batches of importBatch items, each batch one durable transaction. An item
-// that fails validation is reported and skipped; the rest are kept. If a
-// commit fails, the call fails with UNAVAILABLE and says how many items were
-// committed before.
+// that fails validation is reported and skipped; the rest are kept. Receiving
+// and validating the next batch overlaps with committing the previous one.
+// If a commit fails, the call fails with UNAVAILABLE and says how many items
+// were committed before.
 func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniProgramsServer) error {
-	ctx := stream.Context()
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
 	resp := &v1.ImportMiniProgramsResponse{}
-	batch := make([]*v1.MiniProgram, 0, s.importBatch)
 	fail := func(index int64, id, msg string) {
 		resp.Failed++
 		if len(resp.Errors) < maxImportErrors {
 			resp.Errors = append(resp.Errors, &v1.ImportError{Index: index, Id: id, Message: msg})
 		}
 	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		res, err := s.cat.Upsert(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("import stopped after %d committed items: %w", resp.Created+resp.Updated, err)
-		}
-		for _, r := range res {
-			if r == catalog.Created {
-				resp.Created++
-			} else {
-				resp.Updated++
+
+	// The committer owns created/updated; the receiver owns failed/errors.
+	batches := make(chan []*v1.MiniProgram, 1)
+	var created, updated int64
+	commitErr := make(chan error, 1)
+	go func() {
+		var err error
+		for batch := range batches {
+			if err != nil {
+				continue // drain after a failure
+			}
+			res, uerr := s.cat.Upsert(ctx, batch)
+			if uerr != nil {
+				err = fmt.Errorf("import stopped after %d committed items: %w", created+updated, uerr)
+				cancel()
+				continue
+			}
+			for _, r := range res {
+				if r == catalog.Created {
+					created++
+				} else {
+					updated++
+				}
 			}
 		}
-		batch = batch[:0]
-		return nil
+		commitErr <- err
+	}()
+	finish := func(recvErr error) error {
+		close(batches)
+		if err := <-commitErr; err != nil {
+			return err
+		}
+		return recvErr
 	}
+
+	batch := make([]*v1.MiniProgram, 0, s.importBatch)
 	for index := int64(0); ; index++ {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return err
+			return finish(err)
 		}
 		mp := req.GetMiniProgram()
 		var v apierr.Violations
@@ -161,13 +180,20 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 		}
 		batch = append(batch, mp)
 		if len(batch) == s.importBatch {
-			if err := flush(); err != nil {
-				return err
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return finish(ctx.Err())
 			}
+			batch = make([]*v1.MiniProgram, 0, s.importBatch)
 		}
 	}
-	if err := flush(); err != nil {
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	if err := finish(nil); err != nil {
 		return err
 	}
+	resp.Created, resp.Updated = created, updated
 	return stream.SendAndClose(resp)
 }

@@ -64,6 +64,9 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("after restart %d records, before %d (want 32)", len(after), len(before))
 	}
 	for i := range before {
+		if len(after[i].ProtoReflect().GetUnknown()) != 0 {
+			t.Fatalf("record %s carries internal fields out of the API", after[i].Id)
+		}
 		if !proto.Equal(before[i], after[i]) {
 			t.Fatalf("record %d differs after restart:\n%v\n%v", i, before[i], after[i])
 		}

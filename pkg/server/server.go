@@ -273,14 +273,17 @@ func (s *Server) loadItems(ctx context.Context) ([]index.Change, error) {
 				chs := make([]index.Change, len(b.recs))
 				var berr error
 				for i, r := range b.recs {
-					mp, err := catalog.Decode(r.id, r.raw)
+					id, it, cells, err := index.DecodeItem(r.raw, w, catalog.CellsField)
+					if err == nil && id != r.id {
+						err = fmt.Errorf("holds id %q", id)
+					}
 					if err != nil {
-						berr = err
+						berr = fmt.Errorf("catalog: record %q is corrupt: %w", r.id, err)
 						break
 					}
-					chs[i] = index.Change{ID: mp.GetId(), Item: index.NewItem(mp, w)}
-					if chs[i].Item != nil {
-						chs[i].Leaves = chs[i].Item.Leaves()
+					chs[i] = index.Change{ID: id, Item: it, Leaves: cells}
+					if it != nil && cells == nil {
+						chs[i].Leaves = it.Leaves()
 					}
 				}
 				mu.Lock()
@@ -299,6 +302,9 @@ func (s *Server) loadItems(ctx context.Context) ([]index.Change, error) {
 	cur := batch{recs: make([]rec, 0, batchSize)}
 	n := 0
 	err := s.cat.LoadRaw(ctx, func(id string, raw []byte) error {
+		// The raw bytes are only valid during the call; the decoders copy
+		// what they keep, so one shared arena per batch would do, but a
+		// copy per record keeps the hand-over simple and costs little.
 		cur.recs = append(cur.recs, rec{id, append([]byte(nil), raw...)})
 		n++
 		if len(cur.recs) == batchSize {
@@ -329,6 +335,7 @@ func (s *Server) applyToIndex(changes []catalog.Change) {
 		out[i] = index.Change{ID: c.ID}
 		if c.New != nil {
 			out[i].Item = index.NewItem(c.New, w)
+			out[i].Leaves = c.Cells
 		}
 	}
 	s.ix.Apply(out)

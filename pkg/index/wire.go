@@ -1,0 +1,181 @@
+package index
+
+import (
+	"errors"
+	"math"
+
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/targeting"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// errRecord is returned for a record that is not a well-formed MiniProgram.
+var errRecord = errors.New("malformed mini-program record")
+
+// Field numbers of aroundme.v1.MiniProgram, Place, LatLng and Audience
+// (catalog.proto, common.proto).
+const (
+	mpID, mpName, mpCategory, mpIconURL, mpPlaces, mpAudience = 1, 2, 4, 5, 6, 7
+	mpRating, mpPopularity, mpOffers, mpHidden                = 8, 9, 10, 11
+	plID, plLocation, plLabel                                 = 1, 2, 3
+	llLatitude, llLongitude                                   = 1, 2
+	auMinAge, auMaxAge, auGenders, auOSes                     = 1, 2, 3, 4
+)
+
+// DecodeItem builds the Item of an encoded MiniProgram record directly from
+// its wire bytes, reading only the fields the index needs — at start-up this
+// replaces a full proto.Unmarshal per record and most of its garbage. It
+// returns the id, the item (nil when hidden) and, if the record carries a
+// packed-fixed64 field cellsField with one cell per place, those cells.
+// Strings are copied (into the item's one text allocation), so raw may be
+// reused. Any malformation is an error, never a panic.
+func DecodeItem(raw []byte, w targeting.Weights, cellsField protowire.Number) (id string, it *Item, cells []uint64, err error) {
+	var f itemFields
+	var hidden bool
+	var cellBytes []byte
+	err = forFields(raw, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		switch {
+		case num == mpID && typ == protowire.BytesType:
+			f.id = string(v)
+		case num == mpName && typ == protowire.BytesType:
+			f.name = string(v)
+		case num == mpIconURL && typ == protowire.BytesType:
+			f.icon = string(v)
+		case num == mpCategory && typ == protowire.VarintType:
+			f.category = v1.Category(int32(x))
+		case num == mpRating && typ == protowire.Fixed64Type:
+			f.rating = math.Float64frombits(x)
+		case num == mpPopularity && typ == protowire.VarintType:
+			f.popularity = int64(x)
+		case num == mpHidden && typ == protowire.VarintType:
+			hidden = x != 0
+		case num == mpPlaces && typ == protowire.BytesType:
+			p, err := decodePlace(v)
+			if err != nil {
+				return err
+			}
+			f.places = append(f.places, p)
+		case num == mpAudience && typ == protowire.BytesType:
+			return decodeAudience(v, &f.audience)
+		case num == mpOffers && typ == protowire.BytesType:
+			o := &v1.Offer{}
+			if err := proto.Unmarshal(v, o); err != nil {
+				return err
+			}
+			f.offers = append(f.offers, o)
+		case num == cellsField && typ == protowire.BytesType:
+			cellBytes = v
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if hidden {
+		return f.id, nil, nil, nil
+	}
+	if len(cellBytes) == 8*len(f.places) {
+		cells = make([]uint64, len(f.places))
+		for i := range cells {
+			cells[i], _ = protowire.ConsumeFixed64(cellBytes[8*i:])
+		}
+	}
+	return f.id, f.build(w), cells, nil
+}
+
+func decodePlace(b []byte) (placeFields, error) {
+	var p placeFields
+	err := forFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		switch {
+		case num == plID && typ == protowire.BytesType:
+			p.id = string(v)
+		case num == plLabel && typ == protowire.BytesType:
+			p.label = string(v)
+		case num == plLocation && typ == protowire.BytesType:
+			return forFields(v, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
+				switch {
+				case num == llLatitude && typ == protowire.Fixed64Type:
+					p.lat = math.Float64frombits(x)
+				case num == llLongitude && typ == protowire.Fixed64Type:
+					p.lng = math.Float64frombits(x)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return p, err
+}
+
+func decodeAudience(b []byte, a *targeting.Audience) error {
+	set := func(mask *uint32, x uint64) {
+		if x > 0 && x < 32 {
+			*mask |= 1 << x
+		}
+	}
+	return forFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		switch {
+		case num == auMinAge && typ == protowire.VarintType:
+			a.MinAge = int32(x)
+		case num == auMaxAge && typ == protowire.VarintType:
+			a.MaxAge = int32(x)
+		case (num == auGenders || num == auOSes) && typ == protowire.VarintType:
+			if num == auGenders {
+				set(&a.Genders, x)
+			} else {
+				set(&a.OSes, x)
+			}
+		case (num == auGenders || num == auOSes) && typ == protowire.BytesType: // packed
+			for len(v) > 0 {
+				e, n := protowire.ConsumeVarint(v)
+				if n < 0 {
+					return errRecord
+				}
+				if num == auGenders {
+					set(&a.Genders, e)
+				} else {
+					set(&a.OSes, e)
+				}
+				v = v[n:]
+			}
+		}
+		return nil
+	})
+}
+
+// forFields calls fn for every field of an encoded message: v is the payload
+// of a length-delimited field, x the value of a varint or fixed one.
+func forFields(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errRecord
+		}
+		b = b[n:]
+		var v []byte
+		var x uint64
+		switch typ {
+		case protowire.VarintType:
+			x, n = protowire.ConsumeVarint(b)
+		case protowire.Fixed64Type:
+			x, n = protowire.ConsumeFixed64(b)
+		case protowire.Fixed32Type:
+			var x32 uint32
+			x32, n = protowire.ConsumeFixed32(b)
+			x = uint64(x32)
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return errRecord
+		}
+		b = b[n:]
+		if err := fn(num, typ, v, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}

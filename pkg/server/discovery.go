@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -21,11 +22,24 @@ import (
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 	"github.com/aroundme/aroundme/pkg/validate"
 	"github.com/aroundme/aroundme/targeting"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
 const nearbyTokenPurpose = "Nearby"
+
+// newDiscoveryService returns the service; key is the server secret.
+func newDiscoveryService(ix *index.Index, key []byte, ttl time.Duration, now func() time.Time, reg prometheus.Registerer) (*discoveryService, error) {
+	signer, err := eventtoken.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	s := &discoveryService{ix: ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
+		tokenTTL: ttl, now: now, metrics: newNearbyMetrics(reg)}
+	s.userMACs.New = func() any { return hmac.New(sha256.New, s.userSalt) }
+	return s, nil
+}
 
 // discoveryService implements DiscoveryService over the index.
 type discoveryService struct {
@@ -34,6 +48,7 @@ type discoveryService struct {
 	pages    *pagetoken.Codec
 	events   *eventtoken.Signer
 	userSalt []byte
+	userMACs sync.Pool // of hmac.New(sha256.New, userSalt): keyed once, reset per use
 	tokenTTL time.Duration
 	now      func() time.Time
 	metrics  *nearbyMetrics
@@ -118,8 +133,9 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		if req.GetExplain() {
 			r.reasons = explain(&hits[i], q.User, w)
 		}
+		r.size = resultSize(&r)
 		sc.results = append(sc.results, r)
-		size += protowire.SizeTag(fResponseResults) + protowire.SizeBytes(resultSize(&r))
+		size += protowire.SizeTag(fResponseResults) + protowire.SizeBytes(r.size)
 	}
 	if next != "" {
 		size += sizeString(fResponseNextPageToken, next)
@@ -186,9 +202,12 @@ func (s *discoveryService) userHash(id string) uint64 {
 	if id == "" {
 		return 0
 	}
-	m := hmac.New(sha256.New, s.userSalt)
+	m := s.userMACs.Get().(hash.Hash)
+	defer s.userMACs.Put(m)
+	m.Reset()
 	m.Write([]byte(id))
-	h := binary.BigEndian.Uint64(m.Sum(nil))
+	var sum [sha256.Size]byte
+	h := binary.BigEndian.Uint64(m.Sum(sum[:0]))
 	if h == 0 {
 		h = 1
 	}
@@ -292,6 +311,6 @@ func ageRange(lo, hi int32) string {
 	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
-func (discoveryService) ReportEvents(context.Context, *v1.ReportEventsRequest) (*v1.ReportEventsResponse, error) {
+func (*discoveryService) ReportEvents(context.Context, *v1.ReportEventsRequest) (*v1.ReportEventsResponse, error) {
 	return nil, pending("ReportEvents", "campaigns")
 }

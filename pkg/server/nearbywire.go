@@ -52,6 +52,7 @@ type wireResult struct {
 	offers  []*v1.Offer
 	token   []byte
 	reasons []string
+	size    int // resultSize, once computed
 }
 
 func sizeString(num protowire.Number, s string) int {
@@ -151,7 +152,10 @@ func appendResult(b []byte, r *wireResult) []byte {
 	h := r.hit
 	it := h.Item
 	pl := &it.Places[h.Place]
-	b = appendMessageHeader(b, fResponseResults, resultSize(r))
+	if r.size == 0 {
+		r.size = resultSize(r)
+	}
+	b = appendMessageHeader(b, fResponseResults, r.size)
 
 	b = appendMessageHeader(b, fResultMiniProgram, cardSize(it))
 	b = appendString(b, fCardID, it.ID)

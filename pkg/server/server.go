@@ -22,7 +22,6 @@ import (
 	"github.com/aroundme/aroundme/pkg/auth"
 	"github.com/aroundme/aroundme/pkg/catalog"
 	"github.com/aroundme/aroundme/pkg/config"
-	"github.com/aroundme/aroundme/pkg/eventtoken"
 	"github.com/aroundme/aroundme/pkg/index"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 	"github.com/aroundme/aroundme/pkg/secret"
@@ -145,10 +144,6 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 
 	s.ix = index.New(cfg.Ranking, s.now)
-	signer, err := eventtoken.NewSigner(key)
-	if err != nil {
-		return fail(err)
-	}
 
 	s.authz = auth.NewAuthorizer(keys, Policy)
 	s.grpcMetrics = newGRPCMetrics(s.reg)
@@ -180,10 +175,11 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
-	v1.RegisterDiscoveryServiceServer(s.grpc, &discoveryService{
-		ix: s.ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
-		tokenTTL: cfg.Discovery.EventTokenTTL, now: s.now, metrics: newNearbyMetrics(s.reg),
-	})
+	disc, err := newDiscoveryService(s.ix, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
+	if err != nil {
+		return fail(err)
+	}
+	v1.RegisterDiscoveryServiceServer(s.grpc, disc)
 	v1.RegisterCampaignServiceServer(s.grpc, campaignService{})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)

@@ -11,8 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 
+	"github.com/aroundme/aroundme/pkg/secret"
 	"gopkg.in/yaml.v3"
 )
 
@@ -113,7 +113,10 @@ func AppendKey(path string, e KeyEntry) error {
 	if _, err := ParseKeys(buf.Bytes()); err != nil {
 		return fmt.Errorf("internal error: encoded keys file does not parse: %w", err)
 	}
-	return writeFileAtomic(target, buf.Bytes())
+	if err := secret.WriteFileAtomic(target, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("writing keys file: %w", err)
+	}
+	return nil
 }
 
 func toRaw(e KeyEntry) rawEntry {
@@ -122,58 +125,4 @@ func toRaw(e KeyEntry) rawEntry {
 		r.Role = e.Role.String()
 	}
 	return r
-}
-
-// writeFileAtomic replaces path with data via a synced temporary file and a
-// rename, then syncs the directory so that the rename itself is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	// CreateTemp already uses 0600; be explicit since the mode is a contract.
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	if err = os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("writing keys file: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		// The new file is in place; only its durability across a crash is
-		// in doubt. Report it: the caller printed a key it believes stored.
-		return fmt.Errorf("writing keys file: syncing directory: %w", err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be fsynced there; rename is durable enough
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }

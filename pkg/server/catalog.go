@@ -3,8 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+	"log/slog"
 
 	"context"
 
@@ -12,6 +12,7 @@ import (
 	"github.com/aroundme/aroundme/pkg/apierr"
 	"github.com/aroundme/aroundme/pkg/catalog"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
+	"github.com/aroundme/aroundme/pkg/store"
 	"github.com/aroundme/aroundme/pkg/validate"
 	"google.golang.org/grpc/codes"
 )
@@ -25,6 +26,7 @@ const (
 // catalogService implements CatalogService over the catalog.
 type catalogService struct {
 	v1.UnimplementedCatalogServiceServer
+	log         *slog.Logger
 	cat         *catalog.Catalog
 	tokens      *pagetoken.Codec
 	importBatch int
@@ -133,7 +135,12 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 			}
 			res, uerr := s.cat.Upsert(ctx, batch)
 			if uerr != nil {
-				err = fmt.Errorf("import stopped after %d committed items: %w", created+updated, uerr)
+				err = uerr
+				if errors.Is(uerr, store.ErrUnavailable) {
+					// Tell the caller where to resume; the cause is logged.
+					s.log.Error("import stopped", "committed", created+updated, "error", uerr.Error())
+					err = apierr.Unavailable("import stopped: the first %d items were committed, the rest were not (storage is unavailable); retry them later", created+updated)
+				}
 				cancel()
 				continue
 			}

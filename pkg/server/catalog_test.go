@@ -395,3 +395,33 @@ func TestImport(t *testing.T) {
 	wantCode(t, err, codes.PermissionDenied, "")
 	_ = io.EOF
 }
+
+// TestImportStoreFailure: when the store stops taking writes mid-import, the
+// call fails with UNAVAILABLE saying how many items were committed, and
+// those items are the ones stored.
+func TestImportStoreFailure(t *testing.T) {
+	h := newHarness(t, "")
+	c := h.catalog()
+	stream, err := c.ImportMiniPrograms(as(adminKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 { // one full batch (the harness commits every 7)
+		stream.Send(&v1.ImportMiniProgramsRequest{MiniProgram: sample(fmt.Sprintf("ok-%d", i))})
+	}
+	// Wait until that batch is visible, then take the store away.
+	for {
+		if _, err := c.GetMiniProgram(as(adminKey), &v1.GetMiniProgramRequest{Id: "ok-6"}); err == nil {
+			break
+		}
+	}
+	h.srv.st.Close()
+	for i := range 7 {
+		stream.Send(&v1.ImportMiniProgramsRequest{MiniProgram: sample(fmt.Sprintf("lost-%d", i))})
+	}
+	_, err = stream.CloseAndRecv()
+	wantCode(t, err, codes.Unavailable, "")
+	if !strings.Contains(status.Convert(err).Message(), "the first 7 items were committed") {
+		t.Fatalf("message: %v", err)
+	}
+}

@@ -173,7 +173,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		}),
 	)
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
-		cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
+		log: s.log, cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
 	disc, err := newDiscoveryService(s.ix, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
 	if err != nil {

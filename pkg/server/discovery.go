@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -111,6 +112,7 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	}
 	binary.LittleEndian.PutUint64(claims.Nonce[:], rand.Uint64())
 
+	touch(hits)
 	sc := wireScratch.Get().(*nearbyScratch)
 	defer wireScratch.Put(sc)
 	sc.tokens = sc.tokens[:0]
@@ -161,6 +163,26 @@ type nearbyScratch struct {
 }
 
 var wireScratch = sync.Pool{New: func() any { return &nearbyScratch{} }}
+
+// touch reads, for every hit, the memory the response is about to use — the
+// item, its place and the start of its text — in loops with nothing else to
+// do, so that the CPU overlaps the cache misses (a million items do not stay
+// in cache) instead of taking them one by one between HMACs.
+func touch(hits []index.Hit) {
+	var sink int
+	for i := range hits {
+		it := hits[i].Item
+		sink += len(it.ID) + len(it.Places) + len(it.Offers)
+	}
+	for i := range hits {
+		it := hits[i].Item
+		sink += len(it.Places[hits[i].Place].ID)
+		if len(it.ID) > 0 {
+			sink += int(it.ID[0])
+		}
+	}
+	runtime.KeepAlive(sink)
+}
 
 // qualifyingOffers returns the offers u qualifies for, sharing the item's
 // slice when it qualifies for all of them (the common case allocates nothing).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/auth"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -206,4 +207,30 @@ func anySame(got *v1.MiniProgram, cands []*v1.MiniProgram) bool {
 		}
 	}
 	return false
+}
+
+// TestKeysNew: `aroundme keys new` prints a key once, stores only its hash,
+// and refuses bad roles.
+func TestKeysNew(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.yaml")
+	p := start(t, "keys", "new", "--keys-file", file, "--role", "advertiser", "--advertiser", "acme")
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit %d: %s", code, p.stderr.String())
+	}
+	key := strings.TrimSpace(p.stdout.String())
+	data, _ := os.ReadFile(file)
+	if key == "" || strings.Contains(string(data), key) {
+		t.Fatalf("key %q printed? file stores it in clear? %s", key, data)
+	}
+	ks, err := auth.LoadKeysFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, ok := ks.Authenticate(key); !ok || pr.Role != auth.RoleAdvertiser || pr.AdvertiserID != "acme" {
+		t.Fatalf("the printed key does not authenticate as acme: %+v %v", pr, ok)
+	}
+	bad := start(t, "keys", "new", "--keys-file", file, "--role", "root")
+	if code := bad.wait(t); code != 2 || !strings.Contains(bad.stderr.String(), "--role") {
+		t.Fatalf("bad role: exit %d %s", code, bad.stderr.String())
+	}
 }

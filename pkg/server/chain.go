@@ -13,6 +13,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -141,7 +142,22 @@ func (s *Server) logCall(ctx context.Context, method string, ci *callInfo, start
 		attrs = append(attrs, slog.String("principal", ci.principal))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
+		st := status.Convert(err)
+		if code == codes.InvalidArgument {
+			// The message echoes the caller's values (which may be a
+			// position or a user id): log only which fields were bad.
+			var fields []string
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					for _, fv := range br.GetFieldViolations() {
+						fields = append(fields, fv.GetField())
+					}
+				}
+			}
+			attrs = append(attrs, slog.Any("bad_fields", fields))
+		} else {
+			attrs = append(attrs, slog.String("error", st.Message()))
+		}
 	}
 	s.log.LogAttrs(ctx, level, "rpc", attrs...)
 }

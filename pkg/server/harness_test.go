@@ -83,12 +83,15 @@ func newHarnessWith(t *testing.T, dataDir string, register func(*grpc.Server), m
 		m(&cfg)
 	}
 	h := &harness{t: t, dir: dataDir, reg: prometheus.NewRegistry(), now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
-	var logw io.Writer = io.Discard
+	audit.addRegistry(h.reg)
+	// Every harness logs at debug level, as JSON, into the privacy audit
+	// (see TestMain); AROUNDME_TEST_LOG=1 also shows the lines.
+	var logw io.Writer = &audit
 	if os.Getenv("AROUNDME_TEST_LOG") != "" {
-		logw = os.Stderr
+		logw = io.MultiWriter(&audit, os.Stderr)
 	}
 	srv, err := New(cfg, Options{
-		Logger:   slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry: h.reg,
 		Now:      func() time.Time { return h.now },
 		Out:      io.Discard,

@@ -30,6 +30,8 @@ type Config struct {
 
 	// Pprof serves /debug/pprof/ on the metrics listener.
 	Pprof bool
+	// TLS configures transport security.
+	TLS TLSConfig
 
 	// Log configures the structured logger.
 	Log LogConfig
@@ -48,6 +50,20 @@ type DiscoveryConfig struct {
 	// EventTokenTTL is how long a result's event token may be reported.
 	EventTokenTTL time.Duration
 }
+
+// TLSConfig is transport security. Without a certificate the server speaks
+// plaintext, which it allows on loopback addresses only unless the operator
+// says AllowPlaintext (e.g. behind a TLS-terminating proxy or in a mesh).
+type TLSConfig struct {
+	Cert, Key      string        // PEM server certificate chain and key
+	ClientCA       string        // PEM CA bundle: clients must present a certificate chaining to it
+	MetricsTLS     bool          // serve the metrics listener over TLS too (same certificate)
+	ReloadInterval time.Duration // how often the files are checked for a new certificate
+	AllowPlaintext bool          // allow plaintext on non-loopback addresses
+}
+
+// Enabled reports whether the gRPC listener serves TLS.
+func (t TLSConfig) Enabled() bool { return t.Cert != "" }
 
 // LogConfig configures log/slog.
 type LogConfig struct {
@@ -114,7 +130,22 @@ func Default() Config {
 		Catalog:   CatalogConfig{ImportBatch: 10000},
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
+		TLS:       TLSConfig{ReloadInterval: 30 * time.Second},
 	}
+}
+
+// loopback reports whether addr's host is a loopback address (127.0.0.0/8,
+// ::1, localhost). An empty host means every interface: not loopback.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Validate reports every problem of c at once, joined, one line each.
@@ -179,6 +210,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
 		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)
+	}
+	t := c.TLS
+	if (t.Cert == "") != (t.Key == "") {
+		add("--tls-cert and --tls-key: give both or neither")
+	}
+	if !t.Enabled() && t.ClientCA != "" {
+		add("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)")
+	}
+	if !t.Enabled() && t.MetricsTLS {
+		add("--metrics-tls needs --tls-cert and --tls-key")
+	}
+	if t.ReloadInterval < time.Second {
+		add("--tls-reload-interval %s: must be at least 1s", t.ReloadInterval)
+	}
+	if !t.AllowPlaintext {
+		if !t.Enabled() && !loopback(c.GRPCAddr) {
+			add("--grpc-addr %s is not a loopback address and no --tls-cert is set: serve TLS, or say --allow-plaintext (behind a TLS proxy or in a mesh)", c.GRPCAddr)
+		}
+		if !t.MetricsTLS && !loopback(c.MetricsAddr) {
+			add("--metrics-addr %s is not a loopback address and --metrics-tls is off: serve it over TLS, or say --allow-plaintext", c.MetricsAddr)
+		}
 	}
 	if err := c.Ranking.Validate(); err != nil {
 		errs = append(errs, err)

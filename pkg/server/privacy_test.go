@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -44,7 +45,13 @@ func (a *privacyAudit) addRegistry(r *prometheus.Registry) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if problems := audit.scan(); len(problems) > 0 {
+		// A filtered run (-run) may make little traffic: then only what it
+		// made is scanned, without the minimum that proves the scan ran.
+		filtered := false
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+			filtered = true
+		}
+		if problems := audit.scan(!filtered); len(problems) > 0 {
 			fmt.Fprintf(os.Stderr, "privacy audit: %d findings in the test suite's logs and metrics:\n", len(problems))
 			for i, p := range problems {
 				if i == 20 {
@@ -73,7 +80,7 @@ var auditKeys = map[string]bool{"duration": true, "took": true, "time": true, "g
 
 // scan returns every finding, or none. It also fails on an empty audit (the
 // suite must have produced traffic for the scan to mean anything).
-func (a *privacyAudit) scan() []string {
+func (a *privacyAudit) scan(requireTraffic bool) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []string
@@ -96,7 +103,7 @@ func (a *privacyAudit) scan() []string {
 			}
 		}
 	}
-	if lines < 100 {
+	if requireTraffic && lines < 100 {
 		out = append(out, fmt.Sprintf("only %d log lines audited: the suite's traffic did not reach the audit", lines))
 	}
 	series := 0
@@ -113,7 +120,7 @@ func (a *privacyAudit) scan() []string {
 			}
 		}
 	}
-	if series == 0 {
+	if requireTraffic && series == 0 {
 		out = append(out, "no metric series audited")
 	}
 	return out

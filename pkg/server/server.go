@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +27,13 @@ import (
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 	"github.com/aroundme/aroundme/pkg/secret"
 	"github.com/aroundme/aroundme/pkg/store"
+	"github.com/aroundme/aroundme/pkg/tlsconf"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -66,6 +69,7 @@ type Server struct {
 	cat  *catalog.Catalog
 	ix   *index.Index
 	grpc *grpc.Server
+	tls  *tlsconf.Reloader // nil = plaintext
 
 	health       *health.Server
 	authz        *auth.Authorizer
@@ -151,7 +155,15 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	s.indexMetrics = newIndexMetrics(s.reg, s.ix, s.now)
 	unary, stream := s.chain()
 	g := cfg.GRPC
-	s.grpc = grpc.NewServer(
+	var creds []grpc.ServerOption
+	if cfg.TLS.Enabled() {
+		s.tls, err = tlsconf.New(tlsconf.Files{Cert: cfg.TLS.Cert, Key: cfg.TLS.Key, ClientCA: cfg.TLS.ClientCA}, s.log)
+		if err != nil {
+			return fail(err)
+		}
+		creds = append(creds, grpc.Creds(credentials.NewTLS(s.tls.ServerConfig(true))))
+	}
+	s.grpc = grpc.NewServer(append(creds,
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(g.MaxRecvMsgBytes),
@@ -171,7 +183,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 			Time:              g.KeepaliveTime,
 			Timeout:           g.KeepaliveTimeout,
 		}),
-	)
+	)...)
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		log: s.log, cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
@@ -351,6 +363,14 @@ func derive(secret []byte, purpose string) []byte {
 // grace period, Stop, store closed.
 func (s *Server) Run(ctx context.Context, lis, mlis net.Listener) error {
 	httpSrv := &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	if s.tls != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.tls.Watch(wctx, s.cfg.TLS.ReloadInterval)
+		if s.cfg.TLS.MetricsTLS {
+			mlis = tls.NewListener(mlis, s.tls.ServerConfig(false))
+		}
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if err := httpSrv.Serve(mlis); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -362,7 +382,8 @@ func (s *Server) Run(ctx context.Context, lis, mlis net.Listener) error {
 			errc <- fmt.Errorf("gRPC server: %w", err)
 		}
 	}()
-	s.log.Info("listening", "grpc", lis.Addr().String(), "metrics", mlis.Addr().String())
+	s.log.Info("listening", "grpc", lis.Addr().String(), "metrics", mlis.Addr().String(),
+		"tls", s.tls != nil, "mtls", s.tls != nil && s.cfg.TLS.ClientCA != "", "metrics_tls", s.cfg.TLS.MetricsTLS)
 
 	loaded := make(chan error, 1)
 	go func() { loaded <- s.Load(ctx) }()

@@ -32,6 +32,8 @@ type Config struct {
 	Pprof bool
 	// TLS configures transport security.
 	TLS TLSConfig
+	// Limits caps what callers may ask of the server.
+	Limits LimitsConfig
 
 	// Log configures the structured logger.
 	Log LogConfig
@@ -64,6 +66,16 @@ type TLSConfig struct {
 
 // Enabled reports whether the gRPC listener serves TLS.
 func (t TLSConfig) Enabled() bool { return t.Cert != "" }
+
+// LimitsConfig holds per-principal rate limits (token buckets; rate 0 =
+// unlimited) and the server-side caps on call deadlines.
+type LimitsConfig struct {
+	ClientRate, ClientBurst         float64
+	AdvertiserRate, AdvertiserBurst float64
+	AdminRate, AdminBurst           float64
+	MaxCallTimeout                  time.Duration // unary calls
+	MaxStreamTimeout                time.Duration // streaming calls (imports)
+}
 
 // LogConfig configures log/slog.
 type LogConfig struct {
@@ -131,6 +143,14 @@ func Default() Config {
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 		TLS:       TLSConfig{ReloadInterval: 30 * time.Second},
+		// The client role is the super-app's backend: one principal that
+		// carries every user's Nearby, hence its much larger budget.
+		Limits: LimitsConfig{
+			ClientRate: 50000, ClientBurst: 100000,
+			AdvertiserRate: 50, AdvertiserBurst: 100,
+			AdminRate: 500, AdminBurst: 1000,
+			MaxCallTimeout: 30 * time.Second, MaxStreamTimeout: 30 * time.Minute,
+		},
 	}
 }
 
@@ -231,6 +251,21 @@ func (c *Config) Validate() error {
 		if !t.MetricsTLS && !loopback(c.MetricsAddr) {
 			add("--metrics-addr %s is not a loopback address and --metrics-tls is off: serve it over TLS, or say --allow-plaintext", c.MetricsAddr)
 		}
+	}
+	lim := c.Limits
+	for _, r := range []struct {
+		name        string
+		rate, burst float64
+	}{{"client", lim.ClientRate, lim.ClientBurst}, {"advertiser", lim.AdvertiserRate, lim.AdvertiserBurst}, {"admin", lim.AdminRate, lim.AdminBurst}} {
+		if !(r.rate >= 0 && r.rate <= 1e9) {
+			add("--rate-%s %v: must be in [0, 1e9] (0 = unlimited)", r.name, r.rate)
+		}
+		if r.rate > 0 && !(r.burst >= 1 && r.burst <= 1e9) {
+			add("--rate-%s-burst %v: must be in [1, 1e9]", r.name, r.burst)
+		}
+	}
+	if lim.MaxCallTimeout < 10*time.Millisecond || lim.MaxStreamTimeout < 10*time.Millisecond {
+		add("--max-call-timeout %s / --max-stream-timeout %s: must be at least 10ms", lim.MaxCallTimeout, lim.MaxStreamTimeout)
 	}
 	if err := c.Ranking.Validate(); err != nil {
 		errs = append(errs, err)

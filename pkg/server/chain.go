@@ -29,10 +29,14 @@ import (
 //  3. metrics: go-grpc-middleware's Prometheus server metrics.
 //  4. readiness: API calls get UNAVAILABLE until the data is loaded and the
 //     indexes are built (health and reflection pass).
-//  5. error mapping: typed errors become statuses (apierr.ToStatus);
+//  5. deadline cap: no call runs longer than --max-call-timeout
+//     (--max-stream-timeout for streams), whatever the client asked.
+//  6. error mapping: typed errors become statuses (apierr.ToStatus);
 //     internal details are logged here and not returned.
-//  6. authentication and authorization (auth.Authorizer).
-//  7. validation of unary requests (validate.Request).
+//  7. authentication and authorization (auth.Authorizer).
+//  8. rate limit: a token from the principal's own bucket, or
+//     RESOURCE_EXHAUSTED with QuotaFailure and RetryInfo.
+//  9. validation of unary requests (validate.Request).
 func (s *Server) chain() ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor) {
 	rec := recovery.WithRecoveryHandlerContext(s.recovered)
 	unary := []grpc.UnaryServerInterceptor{
@@ -40,9 +44,11 @@ func (s *Server) chain() ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInte
 		s.logUnary,
 		s.grpcMetrics.UnaryServerInterceptor(),
 		s.readyUnary,
+		s.capUnary,
 		s.mapErrorsUnary,
 		s.authz.UnaryServerInterceptor(),
 		s.noteUnary,
+		s.limitUnary,
 		validateUnary,
 	}
 	stream := []grpc.StreamServerInterceptor{
@@ -50,9 +56,11 @@ func (s *Server) chain() ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInte
 		s.logStream,
 		s.grpcMetrics.StreamServerInterceptor(),
 		s.readyStream,
+		s.capStream,
 		s.mapErrorsStream,
 		s.authz.StreamServerInterceptor(),
 		s.noteStream,
+		s.limitStream,
 		// Streams validate each message in their handler: one bad item of
 		// an import must not abort the stream.
 	}

@@ -76,6 +76,7 @@ type Server struct {
 	grpcMetrics  *grpcprom.ServerMetrics
 	chainMetrics *chainMetrics
 	indexMetrics *indexMetrics
+	limits       *limits
 	ready        readiness
 
 	closeOnce sync.Once
@@ -153,6 +154,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	s.grpcMetrics = newGRPCMetrics(s.reg)
 	s.chainMetrics = newChainMetrics(s.reg)
 	s.indexMetrics = newIndexMetrics(s.reg, s.ix, s.now)
+	s.limits = newLimits(cfg.Limits, nil, s.reg) // real time, not the business clock
 	unary, stream := s.chain()
 	g := cfg.GRPC
 	var creds []grpc.ServerOption

@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/auth"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -108,18 +109,18 @@ func TestLockedAndCorrupt(t *testing.T) {
 	}
 }
 
-// TestCrashKill: a real server is SIGKILLed at a random moment during a
-// stream of acknowledged writes from concurrent clients; after a restart on
-// the same dir every acknowledged write is there, and every write that was
-// in flight is either wholly there or absent.
+// TestCrashKill: a real server under concurrent writes and Nearby reads is
+// SIGKILLed at a random moment, twenty times; after each restart on the same
+// dir every acknowledged write is there, every write that was in flight is
+// either wholly there or absent, and the index answers what the store holds.
 func TestCrashKill(t *testing.T) {
 	dir, keys := t.TempDir(), keysFile(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	acked := map[string]*v1.MiniProgram{} // id -> last acknowledged content
 	inflight := map[string][]*v1.MiniProgram{}
-	rounds := 3
+	rounds := 20
 	if testing.Short() {
-		rounds = 1
+		rounds = 2
 	}
 	for round := range rounds {
 		p := start(t, serveArgs(dir, keys)...)
@@ -130,6 +131,17 @@ func TestCrashKill(t *testing.T) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		ctx, cancel := context.WithCancel(context.Background())
+		wg.Add(1)
+		go func() { // Nearby traffic at the same time
+			defer wg.Done()
+			d := v1.NewDiscoveryServiceClient(conn)
+			for ctx.Err() == nil {
+				_, err := d.Nearby(admin(), &v1.NearbyRequest{Location: &v1.LatLng{Latitude: 31.25, Longitude: 121.4}, RadiusM: 10000, Limit: 100})
+				if c := status.Code(err); c == codes.Internal || c == codes.Unknown && ctx.Err() == nil && !strings.Contains(err.Error(), "EOF") {
+					t.Errorf("Nearby during writes: %v", err)
+				}
+			}
+		}()
 		for w := range 4 {
 			wg.Add(1)
 			go func() {
@@ -160,11 +172,53 @@ func TestCrashKill(t *testing.T) {
 		wg.Wait()
 	}
 	p := start(t, serveArgs(dir, keys)...)
-	checkAcked(t, v1.NewCatalogServiceClient(p.serving(t)), acked, inflight)
+	conn := p.serving(t)
+	checkAcked(t, v1.NewCatalogServiceClient(conn), acked, inflight)
+	checkIndexMatchesStore(t, conn)
 	if len(acked) == 0 {
 		t.Fatal("no write was acknowledged: the test proved nothing")
 	}
 	t.Logf("%d records acknowledged over %d kills", len(acked), rounds)
+}
+
+// checkIndexMatchesStore: every stored mini-program is found by Nearby at
+// its place, and Nearby finds nothing the store does not hold.
+func checkIndexMatchesStore(t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	stored := map[string]*v1.MiniProgram{}
+	tok := ""
+	for {
+		resp, err := v1.NewCatalogServiceClient(conn).ListMiniPrograms(admin(), &v1.ListMiniProgramsRequest{PageSize: 1000, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mp := range resp.MiniPrograms {
+			stored[mp.Id] = mp
+		}
+		if tok = resp.NextPageToken; tok == "" {
+			break
+		}
+	}
+	d := v1.NewDiscoveryServiceClient(conn)
+	found := map[string]bool{}
+	for _, mp := range stored {
+		loc := mp.Places[0].Location
+		resp, err := d.Nearby(admin(), &v1.NearbyRequest{Location: loc, RadiusM: 1, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit := false
+		for _, r := range resp.Results {
+			found[r.MiniProgram.Id] = true
+			if stored[r.MiniProgram.Id] == nil {
+				t.Fatalf("Nearby returns %s, which the store does not hold", r.MiniProgram.Id)
+			}
+			hit = hit || r.MiniProgram.Id == mp.Id
+		}
+		if !hit {
+			t.Fatalf("%s is stored but Nearby at its place does not find it", mp.Id)
+		}
+	}
 }
 
 // checkAcked: each acknowledged record is stored with the content of its last
@@ -233,4 +287,65 @@ func TestKeysNew(t *testing.T) {
 	if code := bad.wait(t); code != 2 || !strings.Contains(bad.stderr.String(), "--role") {
 		t.Fatalf("bad role: exit %d %s", code, bad.stderr.String())
 	}
+}
+
+// TestGracefulShutdownUnderLoad: SIGTERM while clients write and read: the
+// calls in flight finish, later ones are refused with UNAVAILABLE (never an
+// internal error), the process exits 0, and every acknowledged write is
+// there after a restart.
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	dir, keys := t.TempDir(), keysFile(t)
+	p := start(t, serveArgs(dir, keys)...)
+	conn := p.serving(t)
+	c := v1.NewCatalogServiceClient(conn)
+	d := v1.NewDiscoveryServiceClient(conn)
+	var mu sync.Mutex
+	acked := map[string]*v1.MiniProgram{}
+	codesSeen := map[codes.Code]int{}
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ctx.Err() == nil; n++ {
+				mp := item(fmt.Sprintf("g%d-%05d", w, n), n)
+				var err error
+				if w%2 == 0 {
+					_, err = c.CreateMiniProgram(admin(), &v1.CreateMiniProgramRequest{MiniProgram: mp})
+				} else {
+					_, err = d.Nearby(admin(), &v1.NearbyRequest{Location: &v1.LatLng{Latitude: 31.25, Longitude: 121.4}, RadiusM: 5000})
+				}
+				mu.Lock()
+				codesSeen[status.Code(err)]++
+				if err == nil && w%2 == 0 {
+					acked[mp.Id] = mp
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	code := p.wait(t)
+	time.Sleep(100 * time.Millisecond) // calls after the exit
+	cancel()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, p.stderr.String())
+	}
+	for c, n := range codesSeen {
+		if c != codes.OK && c != codes.Unavailable {
+			t.Fatalf("%d calls ended %v during the shutdown (want only OK or UNAVAILABLE): %v", n, c, codesSeen)
+		}
+	}
+	if codesSeen[codes.OK] == 0 || codesSeen[codes.Unavailable] == 0 {
+		t.Fatalf("the test did not straddle the shutdown: %v", codesSeen)
+	}
+	p2 := start(t, serveArgs(dir, keys)...)
+	checkAcked(t, v1.NewCatalogServiceClient(p2.serving(t)), acked, nil)
+	t.Logf("%d writes acknowledged; outcomes %v", len(acked), codesSeen)
 }

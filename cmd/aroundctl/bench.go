@@ -229,9 +229,11 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		r := rep.Phases[1].CallsPerS / rep.Phases[0].CallsPerS
 		rep.NearbyToBase = &r
 	}
-	if e.g.output == outputJSON {
+	if e.g.output != outputTable {
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		if err := e.printJSON(b); err != nil {
+			return e.fail(err.Error())
+		}
 	} else {
 		writeSummary(e.stdout, &rep)
 	}

@@ -1,19 +1,29 @@
 // Command aroundctl is the command-line client of the aroundme gRPC service:
-// it asks Nearby questions, measures the service under load and loads the
-// benchmark catalog.
+// it asks Nearby questions, measures the service under load, loads the
+// benchmark catalog, administers the catalog and makes API keys.
 //
 //	aroundctl nearby --lat 39.93 --lng 116.45 [--category FOOD,GAMES] [--age 30 ...] [--explain]
 //	aroundctl bench --duration 30s --connections 16 --concurrency 64 [--metrics-addr 127.0.0.1:9102]
 //	aroundctl load-bench [--seed 1] [--count 1000000]
+//	aroundctl mini-programs import FILE [--format auto|jsonl|csv|geojson] [--batch-log N] [--dry-run]
+//	aroundctl mini-programs export [--category X] > catalog.jsonl
+//	aroundctl mini-programs get ID | list [--category X] [--page-size N] [--page-token T] [--all]
+//	aroundctl mini-programs delete|hide|unhide ID [--expected-version N]
+//	aroundctl keys new --keys-file F --role R [--advertiser ID] [--name N]
+//
+// The import formats (JSON lines of protojson MiniPrograms, CSV with one row
+// per place, GeoJSON Point features) are parsed in parse.go, streaming; rows
+// or features with the same id become one mini-program with several places.
 //
 // Global flags go before or after the command: --addr (AROUNDME_ADDR,
 // default 127.0.0.1:50051), --key (AROUNDME_KEY, sent as
 // "authorization: Bearer <key>"), --insecure (plaintext, the default until
-// TLS lands), -o table|json, --timeout (per call, default 10s). When neither
-// --key nor AROUNDME_KEY is set, a command falls back to the key of the role
-// it needs from demo-keys.env (AROUNDME_CLIENT_KEY for nearby and bench,
-// AROUNDME_ADMIN_KEY for load-bench), so `source data/demo-keys.env` is all
-// the setup a demo needs.
+// TLS lands), -o table|json|yaml (yaml is protojson re-encoded, so the field
+// names are the proto names), --timeout (per call, default 10s). When
+// neither --key nor AROUNDME_KEY is set, a command falls back to the key of
+// the role it needs from demo-keys.env (AROUNDME_CLIENT_KEY for nearby and
+// bench, AROUNDME_ADMIN_KEY for load-bench and mini-programs), so
+// `source data/demo-keys.env` is all the setup a demo needs.
 //
 // Errors are one line each on stderr with a hint where one helps (a rejected
 // key, an unreachable server), and a non-zero exit status: 1 for a failed

@@ -122,12 +122,10 @@ func runLoadBench(ctx context.Context, e *env, args []string) int {
 		}
 		return e.fail(e.g.describeErr("ImportMiniPrograms", err))
 	}
-	if e.g.output == outputJSON {
-		b, err := protoJSON.Marshal(resp)
-		if err != nil {
+	if e.g.output != outputTable {
+		if err := e.printMessage(resp); err != nil {
 			return e.fail(err.Error())
 		}
-		fmt.Fprintf(e.stdout, "%s\n", b)
 		fmt.Fprintf(e.stderr, "load-bench: %s items in %.2fs: %s items/s including the server's last commit\n",
 			loadgen.Thousands(float64(sent)), total.Seconds(), loadgen.Thousands(float64(sent)/total.Seconds()))
 	} else {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -26,21 +27,26 @@ const (
 	exitUsage         = 2
 	outputTable       = "table"
 	outputJSON        = "json"
+	outputYAML        = "yaml"
 	globalFlagsHeader = "Global flags (before or after the command):"
 )
 
-// command is one subcommand.
+// command is one subcommand. A command with subs is a group: its run
+// dispatches to them, and --help lists them.
 type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) int
+	subs    []command
 }
 
 // commands are listed in this order by --help.
 var commands = []command{
-	{"nearby", "find the mini-programs around a position (DiscoveryService/Nearby)", runNearby},
-	{"bench", "load-test Nearby against a running server, with an empty-call baseline", runBench},
-	{"load-bench", "stream the benchmark catalog into the server (CatalogService/ImportMiniPrograms)", runLoadBench},
+	{"nearby", "find the mini-programs around a position (DiscoveryService/Nearby)", runNearby, nil},
+	{"bench", "load-test Nearby against a running server, with an empty-call baseline", runBench, nil},
+	{"load-bench", "stream the benchmark catalog into the server (CatalogService/ImportMiniPrograms)", runLoadBench, nil},
+	{"mini-programs", "manage the mini-program catalog (CatalogService, admin key):", runMiniPrograms, miniProgramCommands},
+	{"keys", "manage API keys (local keys file, no server call):", runKeys, keysCommands},
 }
 
 func main() {
@@ -74,7 +80,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.addr, "addr", g.addr, "gRPC address of the server (env "+envAddr+")")
 	fs.StringVar(&g.key, "key", g.key, "API key, sent as 'authorization: Bearer <key>' (env "+envKey+")")
 	fs.BoolVar(&g.insecure, "insecure", g.insecure, "plaintext connection (TLS is not supported yet)")
-	fs.StringVar(&g.output, "o", g.output, "output format: table or json")
+	fs.StringVar(&g.output, "o", g.output, "output format: table, json or yaml")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline of each call")
 }
 
@@ -127,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			topUsage(stdout, fs)
 			return 0
 		}
-		name, rest = rest[0], []string{"--help"}
+		name, rest = rest[0], append(rest[1:], "--help")
 	}
 	for _, c := range commands {
 		if c.name == name {
@@ -140,19 +146,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func topUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, "aroundctl — command-line client of the aroundme gRPC service.\n\nUsage:\n  aroundctl [global flags] <command> [flags]\n\nCommands:\n")
+	const width = 22
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, c.summary)
+		for _, sc := range c.subs {
+			fmt.Fprintf(w, "    %-*s %s\n", width-2, sc.name, sc.summary)
+		}
 	}
-	fmt.Fprintf(w, "  %-11s %s\n", "help", "show the flags of a command ('aroundctl help nearby' = 'aroundctl nearby --help')")
+	fmt.Fprintf(w, "  %-*s %s\n", width, "help", "show the flags of a command ('aroundctl help nearby' = 'aroundctl nearby --help')")
 	fmt.Fprintf(w, "\n%s\n", globalFlagsHeader)
 	printFlags(w, fs, isGlobal)
-	fmt.Fprintf(w, "\nWithout --key or %s, nearby and bench use %s and load-bench uses %s\n(as in the demo's demo-keys.env).\n", envKey, envClientKey, envAdminKey)
+	fmt.Fprintf(w, "\nWithout --key or %s, nearby and bench use %s; load-bench and mini-programs\nuse %s (as in the demo's demo-keys.env).\n", envKey, envClientKey, envAdminKey)
 }
 
 // parseCommand parses a command's flags (its own and the globals). It
 // returns ok=false and the exit status when the command must not run:
 // after --help (0) or on a bad flag (2).
 func parseCommand(e *env, fs *flag.FlagSet, args []string, usage string) (ok bool, code int) {
+	_, ok, code = parseCommandArgs(e, fs, args, usage, argSpec{})
+	return ok, code
+}
+
+// argSpec says which positional arguments and -o values a command accepts.
+type argSpec struct {
+	// names of the positional arguments ("ID", "FILE"), all required.
+	positional []string
+	// outputs are the -o values the command accepts; nil = table, json, yaml.
+	outputs []string
+}
+
+// parseCommandArgs is parseCommand for commands with positional arguments:
+// flags and arguments may be interleaved ("get ID -o json"); after "--"
+// everything is an argument. It returns the arguments.
+func parseCommandArgs(e *env, fs *flag.FlagSet, args []string, usage string, spec argSpec) (pos []string, ok bool, code int) {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {}
 	e.g.register(fs)
@@ -163,27 +189,58 @@ func parseCommand(e *env, fs *flag.FlagSet, args []string, usage string) (ok boo
 		fmt.Fprintf(w, "\n%s\n", globalFlagsHeader)
 		printFlags(w, fs, isGlobal)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			help(e.stdout)
-			return false, 0
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				help(e.stdout)
+				return nil, false, 0
+			}
+			fmt.Fprintf(e.stderr, "run '%s --help' for usage\n", fs.Name())
+			return nil, false, exitUsage
 		}
-		fmt.Fprintf(e.stderr, "run '%s --help' for usage\n", fs.Name())
-		return false, exitUsage
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// Parse stops at the first argument, or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args, rest = rest[1:], rest[1:]
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "%s: unexpected argument %q; run '%s --help' for usage\n", fs.Name(), fs.Arg(0), fs.Name())
-		return false, exitUsage
+	if len(pos) > len(spec.positional) {
+		fmt.Fprintf(e.stderr, "%s: unexpected argument %q; run '%s --help' for usage\n", fs.Name(), pos[len(spec.positional)], fs.Name())
+		return nil, false, exitUsage
 	}
-	if e.g.output != outputTable && e.g.output != outputJSON {
-		fmt.Fprintf(e.stderr, "%s: -o %q: want table or json\n", fs.Name(), e.g.output)
-		return false, exitUsage
+	if len(pos) < len(spec.positional) {
+		fmt.Fprintf(e.stderr, "%s: missing %s; run '%s --help' for usage\n", fs.Name(), spec.positional[len(pos)], fs.Name())
+		return nil, false, exitUsage
+	}
+	outputs := spec.outputs
+	if outputs == nil {
+		outputs = []string{outputTable, outputJSON, outputYAML}
+	}
+	if !slices.Contains(outputs, e.g.output) {
+		fmt.Fprintf(e.stderr, "%s: -o %q: want %s\n", fs.Name(), e.g.output, orList(outputs))
+		return nil, false, exitUsage
 	}
 	if e.g.timeout <= 0 {
 		fmt.Fprintf(e.stderr, "%s: --timeout %v: must be > 0\n", fs.Name(), e.g.timeout)
-		return false, exitUsage
+		return nil, false, exitUsage
 	}
-	return true, 0
+	return pos, true, 0
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // printFlags lists the flags of fs that keep selects, one per line, sorted,

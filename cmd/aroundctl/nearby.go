@@ -24,13 +24,14 @@ user described by --age, --gender, --os, --credit and --user, and prints them
 ranked: rank, an AD marker on sponsored slots, id, name, category, distance,
 score, rating and the offers the user qualifies for; with --explain the
 server's reasons under each row; then the token of the next page, if any.
-With -o json it prints the response as protojson.
+With -o json it prints the response as protojson, with -o yaml as YAML.
 
 Example:
   aroundctl nearby --lat 39.93 --lng 116.45 --category FOOD,GAMES --age 30 --credit 700 --explain
 `
 
-// protoJSON is how responses are printed with -o json.
+// protoJSON is how responses are printed with -o json (and, re-encoded,
+// with -o yaml).
 var protoJSON = protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}
 
 func runNearby(ctx context.Context, e *env, args []string) int {
@@ -94,12 +95,10 @@ func runNearby(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(e.g.describeErr("Nearby", err))
 	}
-	if e.g.output == outputJSON {
-		b, err := protoJSON.Marshal(resp)
-		if err != nil {
+	if e.g.output != outputTable {
+		if err := e.printMessage(resp); err != nil {
 			return e.fail(err.Error())
 		}
-		fmt.Fprintf(e.stdout, "%s\n", b)
 		return 0
 	}
 	writeNearbyTable(e.stdout, resp, *explain)

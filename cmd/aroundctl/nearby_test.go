@@ -106,7 +106,7 @@ func TestNearbyUsageErrors(t *testing.T) {
 		"bad category": {"nearby", "--lat", "1", "--lng", "2", "--category", "FOOD,NOPE"},
 		"bad gender":   {"nearby", "--lat", "1", "--lng", "2", "--gender", "x"},
 		"bad os":       {"nearby", "--lat", "1", "--lng", "2", "--os", "windows"},
-		"bad output":   {"-o", "yaml", "nearby", "--lat", "1", "--lng", "2"},
+		"bad output":   {"-o", "xml", "nearby", "--lat", "1", "--lng", "2"},
 		"stray arg":    {"nearby", "--lat", "1", "--lng", "2", "extra"},
 		"bad flag":     {"nearby", "--nope"},
 	} {

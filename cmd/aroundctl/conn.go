@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
@@ -37,13 +40,40 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 // goes in plaintext only when the user asked for --insecure.
 func (b bearer) RequireTransportSecurity() bool { return b.secure }
 
+// useTLS reports whether the connection is TLS: asked for with --tls, any
+// --tls-* file, or --insecure=false.
+func (g *globals) useTLS() bool {
+	return g.tls || g.tlsCA != "" || g.tlsCert != "" || g.tlsKey != "" || g.tlsServer != "" || !g.insecure
+}
+
 // transportCredentials is the one place that picks how the connection is
-// secured; TLS (--ca-file, --server-name...) will be added here.
+// secured.
 func (g *globals) transportCredentials() (credentials.TransportCredentials, error) {
-	if g.insecure {
+	if !g.useTLS() {
 		return insecure.NewCredentials(), nil
 	}
-	return nil, errors.New("TLS is not supported yet: use --insecure (the default) against a plaintext server")
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: g.tlsServer}
+	if g.tlsCA != "" {
+		pem, err := os.ReadFile(g.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in it", g.tlsCA)
+		}
+	}
+	if (g.tlsCert == "") != (g.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if g.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(g.tlsCert, g.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return credentials.NewTLS(cfg), nil
 }
 
 // dial makes a client connection to --addr that sends key (if not empty)
@@ -55,7 +85,7 @@ func (g *globals) dial(key string, extra ...grpc.DialOption) (*grpc.ClientConn, 
 	}
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(tc)}
 	if key != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(newBearer(key, !g.insecure)))
+		opts = append(opts, grpc.WithPerRPCCredentials(newBearer(key, g.useTLS())))
 	}
 	opts = append(opts, extra...)
 	cc, err := grpc.NewClient(g.addr, opts...)

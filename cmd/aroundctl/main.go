@@ -71,6 +71,9 @@ type globals struct {
 	insecure bool
 	output   string
 	timeout  time.Duration
+	// TLS: any of these turns TLS on (as does --insecure=false).
+	tls                               bool
+	tlsCA, tlsCert, tlsKey, tlsServer string
 }
 
 // register adds the global flags to fs, bound to g's fields with their
@@ -79,7 +82,12 @@ type globals struct {
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.addr, "addr", g.addr, "gRPC address of the server (env "+envAddr+")")
 	fs.StringVar(&g.key, "key", g.key, "API key, sent as 'authorization: Bearer <key>' (env "+envKey+")")
-	fs.BoolVar(&g.insecure, "insecure", g.insecure, "plaintext connection (TLS is not supported yet)")
+	fs.BoolVar(&g.insecure, "insecure", g.insecure, "plaintext connection, unless a --tls flag is given")
+	fs.BoolVar(&g.tls, "tls", g.tls, "connect with TLS (server certificate checked against --tls-ca or the system roots)")
+	fs.StringVar(&g.tlsCA, "tls-ca", g.tlsCA, "PEM CA bundle to check the server's certificate (implies --tls)")
+	fs.StringVar(&g.tlsCert, "tls-cert", g.tlsCert, "PEM client certificate for mutual TLS (with --tls-key; implies --tls)")
+	fs.StringVar(&g.tlsKey, "tls-key", g.tlsKey, "PEM private key of --tls-cert")
+	fs.StringVar(&g.tlsServer, "tls-server-name", g.tlsServer, "name to check in the server's certificate (default: the host of --addr)")
 	fs.StringVar(&g.output, "o", g.output, "output format: table, json or yaml")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline of each call")
 }
@@ -87,7 +95,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 // isGlobal tells whether a flag name is a global flag.
 func isGlobal(name string) bool {
 	switch name {
-	case "addr", "key", "insecure", "o", "timeout":
+	case "addr", "key", "insecure", "o", "timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-server-name":
 		return true
 	}
 	return false

@@ -26,6 +26,12 @@ import (
 // its address and that key.
 func startServer(t *testing.T) (addr, adminKey string) {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith is startServer with a change to the server's config.
+func startServerWith(t *testing.T, mutate func(*config.Config)) (addr, adminKey string) {
+	t.Helper()
 	keysFile := filepath.Join(t.TempDir(), "keys.yaml")
 	r := runCtl(t, nil, "keys", "new", "--keys-file", keysFile, "--role", "admin", "--name", "ops")
 	if r.code != 0 {
@@ -42,6 +48,9 @@ func startServer(t *testing.T) (addr, adminKey string) {
 	cfg.KeysFile = keysFile
 	cfg.Catalog.ImportBatch = 2 // cross batch boundaries
 	cfg.GRPC.ShutdownGrace = time.Second
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)

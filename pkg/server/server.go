@@ -155,6 +155,15 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	s.chainMetrics = newChainMetrics(s.reg)
 	s.indexMetrics = newIndexMetrics(s.reg, s.ix, s.now)
 	s.limits = newLimits(cfg.Limits, nil, s.reg) // real time, not the business clock
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "aroundme_store_writable",
+		Help: "1 while the store can make writes durable; 0 after a write or fsync failed (full disk, unwritable dir): writes are refused until a restart.",
+	}, func() float64 {
+		if s.st.Healthy() != nil {
+			return 0
+		}
+		return 1
+	}))
 	unary, stream := s.chain()
 	g := cfg.GRPC
 	var creds []grpc.ServerOption
@@ -211,7 +220,7 @@ var Policy = map[string]auth.Role{
 }
 
 // services are the names health reports on, besides the overall "".
-var services = []string{"", "aroundme.v1.CatalogService", "aroundme.v1.DiscoveryService", "aroundme.v1.CampaignService"}
+var services = []string{"", catalogServiceName, "aroundme.v1.DiscoveryService", "aroundme.v1.CampaignService"}
 
 func (s *Server) setServing(on bool) {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
@@ -222,6 +231,39 @@ func (s *Server) setServing(on bool) {
 		s.health.SetServingStatus(name, st)
 	}
 	s.ready.v.Store(on)
+}
+
+// catalogService is the health name of the service that writes.
+const catalogServiceName = "aroundme.v1.CatalogService"
+
+// watchStore follows the store's ability to write: when it fails (a full
+// disk, an unwritable dir, a failed fsync) the catalog's health turns
+// NOT_SERVING while reads go on and the overall health stays SERVING, so a
+// load balancer keeps sending Nearby traffic; /readyz and
+// aroundme_store_writable say why. Writes stay refused until a restart
+// (after the operator has freed the disk).
+func (s *Server) watchStore(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failed := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.st.Healthy()
+		if (err != nil) == failed || !s.ready.v.Load() {
+			continue
+		}
+		failed = err != nil
+		if failed {
+			s.log.Error("store cannot write: catalog writes are refused with UNAVAILABLE, reads go on", "error", err.Error())
+			s.health.SetServingStatus(catalogServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+		} else {
+			s.health.SetServingStatus(catalogServiceName, healthpb.HealthCheckResponse_SERVING)
+		}
+	}
 }
 
 // GRPCServer is the gRPC server, for tests that serve it on their own
@@ -387,6 +429,9 @@ func (s *Server) Run(ctx context.Context, lis, mlis net.Listener) error {
 	s.log.Info("listening", "grpc", lis.Addr().String(), "metrics", mlis.Addr().String(),
 		"tls", s.tls != nil, "mtls", s.tls != nil && s.cfg.TLS.ClientCA != "", "metrics_tls", s.cfg.TLS.MetricsTLS)
 
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.watchStore(wctx, time.Second)
 	loaded := make(chan error, 1)
 	go func() { loaded <- s.Load(ctx) }()
 

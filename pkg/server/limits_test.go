@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -91,4 +93,28 @@ func TestDeadlineCap(t *testing.T) {
 	if err := h.conn.Invoke(ctx, "/test.Deadline/Left", &emptypb.Empty{}, left); err != nil || left.AsDuration() > 500*time.Millisecond {
 		t.Fatalf("client deadline: %v %v", left.AsDuration(), err)
 	}
+}
+
+// TestMaxMessageSize: a request of exactly --max-recv-msg-bytes reaches the
+// service; one byte more is RESOURCE_EXHAUSTED.
+func TestMaxMessageSize(t *testing.T) {
+	const max = 4096
+	h := newHarness(t, "", func(c *config.Config) { c.GRPC.MaxRecvMsgBytes = max })
+	req := func(size int) *v1.CreateMiniProgramRequest {
+		r := &v1.CreateMiniProgramRequest{MiniProgram: sample("big")}
+		for n := 0; n < 2*size; n++ {
+			r.MiniProgram.Description = strings.Repeat("d", n)
+			if proto.Size(r) == size {
+				return r
+			}
+		}
+		t.Fatalf("cannot build a request of %d bytes", size)
+		return nil
+	}
+	_, err := h.catalog().CreateMiniProgram(as(adminKey), req(max))
+	if status.Code(err) == codes.ResourceExhausted {
+		t.Fatalf("a request of exactly the limit was refused: %v", err)
+	}
+	_, err = h.catalog().CreateMiniProgram(as(adminKey), req(max+1))
+	wantCode(t, err, codes.ResourceExhausted, "")
 }

@@ -117,6 +117,8 @@ type GRPCConfig struct {
 type CatalogConfig struct {
 	// ImportBatch is how many imported items share one fsynced commit.
 	ImportBatch int
+	// MaxImportItems caps one import stream.
+	MaxImportItems int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -139,7 +141,7 @@ func Default() Config {
 			MaxConnectionIdle:    15 * time.Minute,
 			ShutdownGrace:        15 * time.Second,
 		},
-		Catalog:   CatalogConfig{ImportBatch: 10000},
+		Catalog:   CatalogConfig{ImportBatch: 10000, MaxImportItems: 5_000_000},
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 		TLS:       TLSConfig{ReloadInterval: 30 * time.Second},
@@ -227,6 +229,9 @@ func (c *Config) Validate() error {
 	}
 	if g.ShutdownGrace < 0 {
 		add("--shutdown-grace %s: must not be negative", g.ShutdownGrace)
+	}
+	if c.Catalog.MaxImportItems < 1 {
+		add("--max-import-items %d: must be positive", c.Catalog.MaxImportItems)
 	}
 	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
 		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)

@@ -141,6 +141,7 @@ func (c *Config) settings() []setting {
 		{"max-connection-idle", "close connections idle for this long", durationValue{&c.GRPC.MaxConnectionIdle}},
 		{"shutdown-grace", "time in-flight calls get after SIGTERM before they are cut", durationValue{&c.GRPC.ShutdownGrace}},
 		{"import-batch", "imported mini-programs per fsynced commit", intValue{&c.Catalog.ImportBatch}},
+		{"max-import-items", "most mini-programs one import stream may carry", intValue{&c.Catalog.MaxImportItems}},
 		{"rank-distance", "score weight of nearness: w·1/(1+(d/half)²)", float64Value{&c.Ranking.Distance}},
 		{"rank-distance-half-m", "distance in metres at which the nearness term halves", float64Value{&c.Ranking.DistanceHalfM}},
 		{"rank-rating", "score weight of rating/5", float64Value{&c.Ranking.Rating}},

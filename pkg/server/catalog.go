@@ -30,6 +30,7 @@ type catalogService struct {
 	cat         *catalog.Catalog
 	tokens      *pagetoken.Codec
 	importBatch int
+	maxImport   int64 // items one import stream may carry
 }
 
 func (s *catalogService) CreateMiniProgram(ctx context.Context, req *v1.CreateMiniProgramRequest) (*v1.CreateMiniProgramResponse, error) {
@@ -170,6 +171,18 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 		}
 		if err != nil {
 			return finish(err)
+		}
+		if index >= s.maxImport {
+			// Commit what came before, then say where the stream was cut.
+			if len(batch) > 0 {
+				batches <- batch
+				batch = nil
+			}
+			if err := finish(nil); err != nil {
+				return err
+			}
+			return apierr.New(codes.ResourceExhausted, "import stream cut at item %d: one stream carries at most %d items (--max-import-items); the %d valid items before it were committed (created %d, updated %d, failed %d): send the rest in another stream",
+				index, s.maxImport, created+updated, created, updated, resp.Failed)
 		}
 		mp := req.GetMiniProgram()
 		var v apierr.Violations

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/config"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -423,5 +424,31 @@ func TestImportStoreFailure(t *testing.T) {
 	wantCode(t, err, codes.Unavailable, "")
 	if !strings.Contains(status.Convert(err).Message(), "the first 7 items were committed") {
 		t.Fatalf("message: %v", err)
+	}
+}
+
+// TestImportCap: a stream over --max-import-items is cut with
+// RESOURCE_EXHAUSTED that says where; what came before is committed.
+func TestImportCap(t *testing.T) {
+	h := newHarness(t, "", func(c *config.Config) { c.Catalog.MaxImportItems = 10 })
+	stream, err := h.catalog().ImportMiniPrograms(as(adminKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 15 {
+		if err := stream.Send(&v1.ImportMiniProgramsRequest{MiniProgram: sample(fmt.Sprintf("cap-%02d", i))}); err != nil {
+			break
+		}
+	}
+	_, err = stream.CloseAndRecv()
+	wantCode(t, err, codes.ResourceExhausted, "")
+	if !strings.Contains(status.Convert(err).Message(), "cut at item 10") {
+		t.Fatalf("message: %v", err)
+	}
+	if _, err := h.catalog().GetMiniProgram(as(adminKey), &v1.GetMiniProgramRequest{Id: "cap-09"}); err != nil {
+		t.Fatalf("item before the cut not committed: %v", err)
+	}
+	if _, err := h.catalog().GetMiniProgram(as(adminKey), &v1.GetMiniProgramRequest{Id: "cap-10"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("item after the cut: %v", err)
 	}
 }

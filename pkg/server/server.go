@@ -196,7 +196,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		}),
 	)...)
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
-		log: s.log, cat: s.cat, tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
+		log: s.log, cat: s.cat, maxImport: int64(cfg.Catalog.MaxImportItems), tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
 	disc, err := newDiscoveryService(s.ix, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
 	if err != nil {

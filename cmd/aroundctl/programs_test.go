@@ -32,6 +32,14 @@ func startServer(t *testing.T) (addr, adminKey string) {
 // startServerWith is startServer with a change to the server's config.
 func startServerWith(t *testing.T, mutate func(*config.Config)) (addr, adminKey string) {
 	t.Helper()
+	addr, _, adminKey = startServerMetrics(t, mutate)
+	return addr, adminKey
+}
+
+// startServerMetrics is startServerWith that also returns the address of
+// the server's metrics listener (/metrics, /healthz, /readyz).
+func startServerMetrics(t *testing.T, mutate func(*config.Config)) (addr, metricsAddr, adminKey string) {
+	t.Helper()
 	keysFile := filepath.Join(t.TempDir(), "keys.yaml")
 	r := runCtl(t, nil, "keys", "new", "--keys-file", keysFile, "--role", "admin", "--name", "ops")
 	if r.code != 0 {
@@ -87,7 +95,7 @@ func startServerWith(t *testing.T, mutate func(*config.Config)) (addr, adminKey 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return lis.Addr().String(), adminKey
+	return lis.Addr().String(), mlis.Addr().String(), adminKey
 }
 
 func writeFile(t *testing.T, name, content string) string {

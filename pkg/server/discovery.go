@@ -153,7 +153,12 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	return resp, nil
 }
 
-var hitBufs = newHitPool()
+// hitBufs recycles the hit slices of searches.
+var hitBufs = sync.Pool{New: func() any { b := make([]index.Hit, 0, maxHitsPerSearch); return &b }}
+
+// maxHitsPerSearch sizes pooled hit buffers for the largest page (and one
+// more, to know whether a next page exists).
+const maxHitsPerSearch = validate.MaxLimit + 1
 
 // nearbyScratch is a Nearby call's reusable working memory.
 type nearbyScratch struct {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"github.com/aroundme/aroundme/pkg/index"
@@ -87,10 +86,3 @@ func newIndexMetrics(reg prometheus.Registerer, ix *index.Index, now func() time
 	)
 	return m
 }
-
-func newHitPool() *sync.Pool {
-	return &sync.Pool{New: func() any { b := make([]index.Hit, 0, maxHitsPerSearch); return &b }}
-}
-
-// maxHitsPerSearch sizes pooled hit buffers for the largest page.
-const maxHitsPerSearch = 101

@@ -31,7 +31,9 @@ func (c *Codec) Encode(purpose string, payload []byte) string {
 // Decode verifies tok for purpose and returns its payload, or ErrInvalid.
 func (c *Codec) Decode(purpose, tok string) ([]byte, error) {
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
-	if err != nil || len(raw) < macSize {
+	// The decoder skips \r and \n; a token is valid only in the one
+	// spelling this server issues, so the lengths must agree.
+	if err != nil || len(raw) < macSize || base64.RawURLEncoding.EncodedLen(len(raw)) != len(tok) {
 		return nil, ErrInvalid
 	}
 	payload, sum := raw[:len(raw)-macSize], raw[len(raw)-macSize:]

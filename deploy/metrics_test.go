@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +17,7 @@ import (
 	apiv1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/config"
 	"github.com/aroundme/aroundme/pkg/server"
+	"github.com/aroundme/aroundme/pkg/server/servertest"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -296,40 +294,11 @@ func scrapeDemoServer(t *testing.T) map[string]*dto.MetricFamily {
 	cfg.DataDir = dir
 	cfg.Demo = true
 	cfg.DemoSize = 2000
-	cfg.GRPCAddr = "127.0.0.1:0"
-	cfg.MetricsAddr = "127.0.0.1:0"
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mlis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, lis, mlis) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	base := "http://" + mlis.Addr().String()
-	waitReady(t, base+"/readyz")
+	srv := servertest.Start(t, cfg)
+	base := "http://" + srv.MetricsAddr
 
 	keys := demoKeys(t, filepath.Join(dir, server.DemoKeysEnvFile))
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,24 +332,6 @@ func scrapeDemoServer(t *testing.T) map[string]*dto.MetricFamily {
 		}
 	}
 	return families
-}
-
-func waitReady(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 30s (last error %v)", url, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // demoKeys reads the `export NAME=value` lines of the demo env file.

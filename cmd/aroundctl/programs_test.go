@@ -1,11 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +13,7 @@ import (
 	pb "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/auth"
 	"github.com/aroundme/aroundme/pkg/config"
-	"github.com/aroundme/aroundme/pkg/server"
+	"github.com/aroundme/aroundme/pkg/server/servertest"
 )
 
 // startServer runs the real aroundme server on loopback ports, with a keys
@@ -59,43 +54,8 @@ func startServerMetrics(t *testing.T, mutate func(*config.Config)) (addr, metric
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mlis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, lis, mlis) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	// Wait until the catalog is loaded.
-	ready := "http://" + mlis.Addr().String() + "/readyz"
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		resp, err := http.Get(ready)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return lis.Addr().String(), mlis.Addr().String(), adminKey
+	srv := servertest.Start(t, cfg)
+	return srv.GRPCAddr, srv.MetricsAddr, adminKey
 }
 
 func writeFile(t *testing.T, name, content string) string {

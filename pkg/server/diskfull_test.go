@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -37,25 +34,10 @@ func TestDiskFull(t *testing.T) {
 	dir := filepath.Join(mnt, "data")
 	cfg := testConfig(t, dir)
 	cfg.Limits.AdminRate = 0 // thousands of writes in a second: not what this test is about
-	reg := prometheus.NewRegistry()
-	srv, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	glis, _ := net.Listen("tcp", "127.0.0.1:0")
-	mlis, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, glis, mlis) }()
-	defer func() { cancel(); <-done }()
-	conn, _ := grpc.NewClient(glis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	_, reg, grpcAddr, metricsAddr := runServer(t, cfg)
+	conn, _ := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	defer conn.Close()
 	c := v1.NewCatalogServiceClient(conn)
-	for deadline := time.Now().Add(10 * time.Second); !srv.ready.v.Load(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("never ready")
-		}
-	}
 
 	// Fill the disk: big descriptions make each record ~1 KB.
 	acked := []string{}
@@ -74,7 +56,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("the write that found the disk full: %v (after %d acknowledged)", failure, len(acked))
 	}
 	// Every later write fails fast, also small ones.
-	_, err = c.DeleteMiniProgram(as(adminKey), &v1.DeleteMiniProgramRequest{Id: acked[0]})
+	_, err := c.DeleteMiniProgram(as(adminKey), &v1.DeleteMiniProgramRequest{Id: acked[0]})
 	wantCode(t, err, codes.Unavailable, "")
 	// Reads keep serving: catalog reads and Nearby.
 	if _, err := c.GetMiniProgram(as(adminKey), &v1.GetMiniProgramRequest{Id: acked[len(acked)-1]}); err != nil {
@@ -98,7 +80,7 @@ func TestDiskFull(t *testing.T) {
 	if r, _ := hc.Check(context.Background(), &healthpb.HealthCheckRequest{}); r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatal("overall health went NOT_SERVING: reads would be cut off too")
 	}
-	resp, err := http.Get("http://" + mlis.Addr().String() + "/readyz")
+	resp, err := http.Get("http://" + metricsAddr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,3 +166,39 @@ func (h *harness) metric(substrs ...string) []string {
 	}
 	return out
 }
+
+// runServer builds a server from cfg and runs it with Run on loopback
+// listeners (so TLS, the HTTP listener and the store watcher are real),
+// waits until it is ready and stops it at the end of the test. (servertest.Start
+// does the same for other packages; this package's tests cannot import it.)
+func runServer(t *testing.T, cfg config.Config) (srv *Server, reg *prometheus.Registry, grpcAddr, metricsAddr string) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	srv, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	glis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, glis, mlis) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); !srv.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready")
+		}
+	}
+	return srv, reg, glis.Addr().String(), mlis.Addr().String()
+}

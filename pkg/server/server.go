@@ -266,6 +266,10 @@ func (s *Server) watchStore(ctx context.Context, every time.Duration) {
 	}
 }
 
+// Ready reports whether the data is loaded and the server takes API calls
+// (what /readyz says, less the store's health).
+func (s *Server) Ready() bool { return s.ready.v.Load() }
+
 // GRPCServer is the gRPC server, for tests that serve it on their own
 // listener (bufconn).
 func (s *Server) GRPCServer() *grpc.Server { return s.grpc }

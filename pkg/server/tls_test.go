@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/aroundme/aroundme/pkg/config"
 	"github.com/aroundme/aroundme/pkg/tlsconf/tlstest"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -40,22 +36,13 @@ func TestMutualTLS(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.TLS = config.TLSConfig{Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key"),
 		ClientCA: filepath.Join(dir, "ca.crt"), MetricsTLS: true, ReloadInterval: time.Second}
-	srv, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	glis, _ := net.Listen("tcp", "127.0.0.1:0")
-	mlis, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, glis, mlis) }()
-	defer func() { cancel(); <-done }()
+	_, _, grpcAddr, metricsAddr := runServer(t, cfg)
 
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	clientCert, _ := tls.X509KeyPair(cc, ck)
 	check := func(creds credentials.TransportCredentials) error {
-		conn, err := grpc.NewClient(glis.Addr().String(), grpc.WithTransportCredentials(creds))
+		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(creds))
 		if err != nil {
 			return err
 		}
@@ -76,12 +63,12 @@ func TestMutualTLS(t *testing.T) {
 	}
 
 	https := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	resp, err := https.Get("https://" + mlis.Addr().String() + "/healthz")
+	resp, err := https.Get("https://" + metricsAddr + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("metrics over HTTPS: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + mlis.Addr().String() + "/healthz"); err == nil && resp.StatusCode == http.StatusOK {
+	if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + metricsAddr + "/healthz"); err == nil && resp.StatusCode == http.StatusOK {
 		t.Fatal("metrics answered plaintext HTTP")
 	}
 }

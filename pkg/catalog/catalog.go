@@ -329,14 +329,18 @@ const (
 // Upsert writes every item of batch, already validated, in one durable
 // transaction: new ids are created at version 1, existing ones replaced with
 // their version plus one and their create_time kept. Either the whole batch
-// is committed or none of it.
+// is committed or none of it. It takes ownership of the items (it sets their
+// version and times): the caller must not use them afterwards.
 func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]UpsertResult, error) {
 	res := make([]UpsertResult, len(batch))
 	ts := timestamppb.New(c.now())
 	err := c.update(ctx, func(tx store.Tx) ([]Change, error) {
 		changes := make([]Change, 0, len(batch))
-		for i, in := range batch {
-			mp := writable(in)
+		for i, mp := range batch {
+			// The batch is the caller's to give away (an import's decoded
+			// stream): set the output-only fields in place rather than
+			// deep-copy a million messages.
+			mp.Version, mp.CreateTime, mp.UpdateTime = 0, nil, nil
 			cur, err := get(tx, mp.GetId())
 			switch {
 			case err == nil:

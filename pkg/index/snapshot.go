@@ -185,9 +185,11 @@ func (ix *Index) Apply(changes []Change) {
 
 	// Rebuild the touched leaves, then their parents, level by level.
 	leaves := make(map[uint64]*node, len(touched)) // nil = now empty
+	leafDelta := 0
 	for cell := range touched {
 		var ps []place
 		if old := base.find(cell); old != nil {
+			leafDelta--
 			for _, p := range old.places {
 				if !removed[p.item] {
 					ps = append(ps, p)
@@ -195,19 +197,19 @@ func (ix *Index) Apply(changes []Change) {
 			}
 		}
 		ps = append(ps, added[cell]...)
-		leaves[cell] = newLeaf(cell, ps)
+		if leaves[cell] = newLeaf(cell, ps); leaves[cell] != nil {
+			leafDelta++
+		}
 	}
-	mids := rebuildParents(leaves, MidRes, base.findMid)
-	tops := rebuildParents(mids, TopRes, func(c uint64) *node { return base.top[c] })
+	mids, midDelta := rebuildParents(leaves, MidRes, base.findMid)
+	tops, _ := rebuildParents(mids, TopRes, func(c uint64) *node { return base.top[c] })
 
 	next := &Snapshot{top: make(map[uint64]*node, len(base.top)+len(tops)), weights: ix.weights}
 	for c, n := range base.top {
 		next.top[c] = n
 	}
 	st := Stats{MiniPrograms: nItems, Places: nPlaces, BuiltAt: ix.now()}
-	st.Leaves, st.Mids, st.Tops = base.stats.Leaves, base.stats.Mids, base.stats.Tops
-	countDelta(&st.Leaves, leaves, base.find)
-	countDelta(&st.Mids, mids, base.findMid)
+	st.Leaves, st.Mids, st.Tops = base.stats.Leaves+leafDelta, base.stats.Mids+midDelta, base.stats.Tops
 	for c, n := range tops {
 		if base.top[c] != nil {
 			st.Tops--
@@ -223,22 +225,11 @@ func (ix *Index) Apply(changes []Change) {
 	ix.cur.Store(next)
 }
 
-// countDelta adjusts a node count for rebuilt nodes (nil = removed).
-func countDelta(n *int, rebuilt map[uint64]*node, old func(uint64) *node) {
-	for c, nd := range rebuilt {
-		if old(c) != nil {
-			*n--
-		}
-		if nd != nil {
-			*n++
-		}
-	}
-}
-
 // rebuildParents rebuilds, at resolution res, the parents of the rebuilt
 // children (nil child = removed), starting from each parent's children in
-// the base snapshot. A parent left without children is nil.
-func rebuildParents(children map[uint64]*node, res int, old func(uint64) *node) map[uint64]*node {
+// the base snapshot. A parent left without children is nil. delta is the
+// change in the number of non-empty parents.
+func rebuildParents(children map[uint64]*node, res int, old func(uint64) *node) (parents map[uint64]*node, delta int) {
 	byParent := make(map[uint64][]uint64)
 	for c := range children {
 		p := geo.CellParent(c, res)
@@ -252,6 +243,7 @@ func rebuildParents(children map[uint64]*node, res int, old func(uint64) *node) 
 		var base []*node
 		if o := old(p); o != nil {
 			base = o.children
+			delta--
 		}
 		kids := make([]*node, 0, len(base)+len(changed))
 		i, j := 0, 0
@@ -269,9 +261,11 @@ func rebuildParents(children map[uint64]*node, res int, old func(uint64) *node) 
 			}
 			j++
 		}
-		out[p] = newParent(p, kids)
+		if out[p] = newParent(p, kids); out[p] != nil {
+			delta++
+		}
 	}
-	return out
+	return out, delta
 }
 
 // find returns the leaf of a cell, or nil.

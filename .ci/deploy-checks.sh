@@ -27,6 +27,12 @@ promtool check config deploy/prometheus/prometheus.yml
 step "promtool test rules"
 promtool test rules deploy/prometheus/rules_test.yaml
 
+step "Kubernetes manifests against the API types (offline schema check)"
+# The stand-in for `kubectl apply --dry-run=client`, which needs a cluster:
+# every document decoded strictly into the Kubernetes (and Prometheus
+# Operator) Go type of its kind; an unknown or misspelled field fails.
+(cd deploy/schemacheck && go run . $(ls ../kubernetes/*.yaml | grep -v kustomization.yaml))
+
 step "docker compose config"
 if docker compose version >/dev/null 2>&1; then
   docker compose -f deploy/docker-compose.yaml config --quiet && echo "ok"

@@ -118,6 +118,12 @@ func (g *globals) describeErr(method string, err error) string {
 		if isConnRefused(err, msg) {
 			return fmt.Sprintf("cannot reach aroundme at %s: connection refused", g.addr)
 		}
+		if strings.Contains(msg, "server preface") && !g.useTLS() {
+			return fmt.Sprintf("cannot reach aroundme at %s: the server closed a plaintext connection — it probably serves TLS: pass --tls-ca FILE (or --tls)", g.addr)
+		}
+		if strings.Contains(msg, "authentication handshake failed") {
+			return fmt.Sprintf("cannot reach aroundme at %s: TLS handshake failed (%s): check --tls-ca, --tls-server-name, and --tls-cert/--tls-key if the server requires client certificates", g.addr, msg)
+		}
 		if strings.Contains(msg, "connection error") || strings.Contains(msg, "transport:") {
 			return fmt.Sprintf("cannot reach aroundme at %s: %s", g.addr, msg)
 		}

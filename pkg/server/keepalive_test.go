@@ -66,3 +66,56 @@ func TestKeepaliveEnforcement(t *testing.T) {
 		t.Fatalf("health after the GOAWAY: %v %v", r, err)
 	}
 }
+
+// TestSilentConnectionsAreClosed: a client that connects and never
+// completes the HTTP/2 handshake is cut after --connection-timeout, and an
+// established connection that stops answering is cut after
+// --keepalive-time + --keepalive-timeout, so half-open connections do not
+// pile up.
+func TestSilentConnectionsAreClosed(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.GRPC.ConnectionTimeout = 300 * time.Millisecond
+	cfg.GRPC.KeepaliveTime = time.Second // grpc-go's floor
+	cfg.GRPC.KeepaliveTimeout = 500 * time.Millisecond
+	_, _, addr, _ := runServer(t, cfg)
+
+	closedWithin := func(conn net.Conn, limit time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		conn.SetReadDeadline(time.Now().Add(limit))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("connection still open after %v", limit)
+				}
+				return time.Since(start)
+			}
+		}
+	}
+
+	// 1. Never says hello.
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if d := closedWithin(silent, 5*time.Second); d > 3*time.Second {
+		t.Fatalf("handshake-less connection closed after %v", d)
+	}
+
+	// 2. Handshakes, then goes silent: never acknowledges the server's pings.
+	mute, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	mute.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(mute, mute)
+	fr.WriteSettings()
+	// Read (and drop) what the server sends — settings, pings — without
+	// ever answering, until it gives up on us.
+	if d := closedWithin(mute, 10*time.Second); d > 8*time.Second {
+		t.Fatalf("unresponsive connection closed after %v", d)
+	}
+}

@@ -1,6 +1,7 @@
 // Package targeting holds aroundme's pure decisions: who a mini-program's
-// audience admits, which offers a user qualifies for, and how organic results
-// are scored. No I/O, nothing from pkg/: the server converts API messages to
+// audience admits, which offers a user qualifies for, how organic results
+// are scored, and whether a campaign is serving (CampaignStatus). No I/O,
+// nothing from pkg/: the server converts API messages to
 // these small value types, so the rules can be tested exhaustively and reused
 // by every path that must agree (Nearby, its oracle, DiagnoseCampaign).
 //

@@ -41,6 +41,8 @@ type Config struct {
 	GRPC GRPCConfig
 	// Catalog holds catalog write settings.
 	Catalog CatalogConfig
+	// Campaign holds campaign write settings.
+	Campaign CampaignConfig
 	// Ranking holds the organic score's weights.
 	Ranking targeting.Weights
 	// Discovery holds Nearby settings.
@@ -121,6 +123,14 @@ type CatalogConfig struct {
 	MaxImportItems int
 }
 
+// CampaignConfig sets what a campaign may cost the server.
+type CampaignConfig struct {
+	// MaxFenceCells caps the H3 cells of one geofence's covering: what one
+	// campaign costs the covering index. Fences that need more are refused
+	// with INVALID_ARGUMENT when they are written.
+	MaxFenceCells int
+}
+
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
@@ -142,6 +152,7 @@ func Default() Config {
 			ShutdownGrace:        15 * time.Second,
 		},
 		Catalog:   CatalogConfig{ImportBatch: 10000, MaxImportItems: 5_000_000},
+		Campaign:  CampaignConfig{MaxFenceCells: 20000},
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 		TLS:       TLSConfig{ReloadInterval: 30 * time.Second},
@@ -235,6 +246,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
 		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)
+	}
+	if c.Campaign.MaxFenceCells < 1 || c.Campaign.MaxFenceCells > 1_000_000 {
+		add("--max-fence-cells %d: must be 1-1000000", c.Campaign.MaxFenceCells)
 	}
 	t := c.TLS
 	if (t.Cert == "") != (t.Key == "") {

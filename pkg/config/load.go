@@ -142,6 +142,7 @@ func (c *Config) settings() []setting {
 		{"shutdown-grace", "time in-flight calls get after SIGTERM before they are cut", durationValue{&c.GRPC.ShutdownGrace}},
 		{"import-batch", "imported mini-programs per fsynced commit", intValue{&c.Catalog.ImportBatch}},
 		{"max-import-items", "most mini-programs one import stream may carry", intValue{&c.Catalog.MaxImportItems}},
+		{"max-fence-cells", "most H3 cells one campaign geofence's covering may need", intValue{&c.Campaign.MaxFenceCells}},
 		{"rank-distance", "score weight of nearness: w·1/(1+(d/half)²)", float64Value{&c.Ranking.Distance}},
 		{"rank-distance-half-m", "distance in metres at which the nearness term halves", float64Value{&c.Ranking.DistanceHalfM}},
 		{"rank-rating", "score weight of rating/5", float64Value{&c.Ranking.Rating}},

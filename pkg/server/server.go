@@ -21,6 +21,7 @@ import (
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/auth"
+	"github.com/aroundme/aroundme/pkg/campaign"
 	"github.com/aroundme/aroundme/pkg/catalog"
 	"github.com/aroundme/aroundme/pkg/config"
 	"github.com/aroundme/aroundme/pkg/index"
@@ -67,6 +68,7 @@ type Server struct {
 	out  io.Writer
 	st   *store.DB
 	cat  *catalog.Catalog
+	camp *campaign.Store
 	ix   *index.Index
 	grpc *grpc.Server
 	tls  *tlsconf.Reloader // nil = plaintext
@@ -142,6 +144,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	s.cat = catalog.New(st, s.now)
+	s.camp = campaign.New(st, campaign.Options{Now: s.now, MaxFenceCells: cfg.Campaign.MaxFenceCells})
 	if cfg.Demo {
 		if err := s.seedDemo(context.Background()); err != nil {
 			return fail(fmt.Errorf("demo seed: %w", err))
@@ -203,7 +206,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	v1.RegisterDiscoveryServiceServer(s.grpc, disc)
-	v1.RegisterCampaignServiceServer(s.grpc, campaignService{})
+	v1.RegisterCampaignServiceServer(s.grpc, &campaignService{camps: s.camp, tokens: pagetoken.New(key)})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

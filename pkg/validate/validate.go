@@ -73,6 +73,8 @@ func Request(req any) error {
 		if c := r.GetCategory(); c != v1.Category_CATEGORY_UNSPECIFIED {
 			checkEnum(&v, "category", c)
 		}
+	default:
+		campaignRequest(&v, req)
 	}
 	return v.Err()
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aroundme/aroundme/geo"
@@ -83,15 +82,12 @@ type Store struct {
 	policy geo.CoverPolicy
 	spend  SpendFunc
 
-	// mu orders commits and listener calls, so that listeners see changes
-	// in the same order as the store.
-	mu        sync.Mutex
-	listeners []Listener
+	commits *store.Committer[Change] // durable writes, then listeners, in commit order
 }
 
 // New returns a Store over st.
 func New(st store.Store, o Options) *Store {
-	s := &Store{st: st, now: o.Now, spend: o.Spend, policy: geo.CoverPolicy{MaxCells: o.MaxFenceCells}}
+	s := &Store{st: st, commits: store.NewCommitter[Change](st), now: o.Now, spend: o.Spend, policy: geo.CoverPolicy{MaxCells: o.MaxFenceCells}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -105,32 +101,12 @@ func New(st store.Store, o Options) *Store {
 }
 
 // Listen adds l to the listeners of committed changes.
-func (s *Store) Listen(l Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.listeners = append(s.listeners, l)
-}
+func (s *Store) Listen(l Listener) { s.commits.Listen(l) }
 
 // update runs fn in a store transaction and, once it is durable, hands its
 // changes to the listeners.
 func (s *Store) update(ctx context.Context, fn func(tx store.Tx) ([]Change, error)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var changes []Change
-	err := s.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		changes, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if len(changes) > 0 {
-		for _, l := range s.listeners {
-			l(changes)
-		}
-	}
-	return nil
+	return s.commits.Update(ctx, fn)
 }
 
 // Decode parses a stored record. A record that does not parse is corruption

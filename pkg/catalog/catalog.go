@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aroundme/aroundme/geo"
@@ -45,10 +44,7 @@ type Catalog struct {
 	st  store.Store
 	now func() time.Time
 
-	// mu orders commits and listener calls, so that listeners see changes
-	// in the same order as the store.
-	mu        sync.Mutex
-	listeners []Listener
+	commits *store.Committer[Change] // durable writes, then listeners, in commit order
 }
 
 // New returns a Catalog over st; now is the clock (nil = time.Now).
@@ -56,36 +52,16 @@ func New(st store.Store, now func() time.Time) *Catalog {
 	if now == nil {
 		now = time.Now
 	}
-	return &Catalog{st: st, now: now}
+	return &Catalog{st: st, now: now, commits: store.NewCommitter[Change](st)}
 }
 
 // Listen adds l to the listeners of committed changes.
-func (c *Catalog) Listen(l Listener) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.listeners = append(c.listeners, l)
-}
+func (c *Catalog) Listen(l Listener) { c.commits.Listen(l) }
 
 // update runs fn in a store transaction and, once it is durable, hands its
 // changes to the listeners.
 func (c *Catalog) update(ctx context.Context, fn func(tx store.Tx) ([]Change, error)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var changes []Change
-	err := c.st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		changes, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if len(changes) > 0 {
-		for _, l := range c.listeners {
-			l(changes)
-		}
-	}
-	return nil
+	return c.commits.Update(ctx, fn)
 }
 
 func get(tx store.Tx, id string) (*v1.MiniProgram, error) {

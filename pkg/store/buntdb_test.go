@@ -624,3 +624,34 @@ func TestCompactAtOpen(t *testing.T) {
 		t.Fatal("write after compaction lost")
 	}
 }
+
+// TestCommitter: listeners see each committed batch once, in commit order,
+// and nothing of a failed transaction.
+func TestCommitter(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{})
+	c := NewCommitter[string](db)
+	var got []string
+	c.Listen(func(ch []string) { got = append(got, ch...) })
+	ctx := context.Background()
+	if err := c.Update(ctx, func(tx Tx) ([]string, error) { return []string{"a", "b"}, tx.Set("k1", []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, func(tx Tx) ([]string, error) {
+		tx.Set("k2", []byte("2"))
+		return []string{"lost"}, errors.New("no")
+	}); err == nil {
+		t.Fatal("failed fn reported success")
+	}
+	if err := c.Update(ctx, func(tx Tx) ([]string, error) { return []string{"c"}, tx.Set("k3", []byte("3")) }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[a b c]" {
+		t.Fatalf("listener saw %v", got)
+	}
+	db.View(ctx, func(tx Tx) error {
+		if _, err := tx.Get("k2"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("the failed transaction's write was applied")
+		}
+		return nil
+	})
+}

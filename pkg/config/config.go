@@ -30,6 +30,11 @@ type Config struct {
 
 	// Pprof serves /debug/pprof/ on the metrics listener.
 	Pprof bool
+	// GCPercent is the garbage collector's target (GOGC): 0 = leave the
+	// runtime's (100, or the GOGC environment variable). Higher trades
+	// memory under load for CPU: the live heap is large (records + index)
+	// and every collection marks all of it.
+	GCPercent int
 	// TLS configures transport security.
 	TLS TLSConfig
 	// Limits caps what callers may ask of the server.
@@ -202,6 +207,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeysFile == "" && !c.Demo {
 		add("--keys-file: required (or run with --demo to generate demo keys)")
+	}
+	if c.GCPercent < 0 || c.GCPercent > 10000 {
+		add("--gc-percent %d: must be in [0, 10000] (0 = the runtime's default)", c.GCPercent)
 	}
 	if c.DemoSize < 1 || c.DemoSize > 5_000_000 {
 		add("--demo-size %d: must be 1-5000000", c.DemoSize)

@@ -87,6 +87,9 @@ type Server struct {
 // Serve runs the server described by cfg until ctx is cancelled, then shuts
 // it down gracefully. It returns nil after a clean shutdown.
 func Serve(ctx context.Context, cfg config.Config, opts Options) error {
+	if cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	s, err := New(cfg, opts)
 	if err != nil {
 		return err

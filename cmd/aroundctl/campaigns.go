@@ -278,14 +278,7 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) int {
 
 // printCampaign prints a campaign as -o asks; for the table, all of it.
 func (e *env) printCampaign(c *pb.Campaign) int {
-	if e.g.output != outputTable {
-		if err := e.printMessage(c); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeCampaign(e.stdout, c)
-	return 0
+	return e.show(c, func(w io.Writer) { writeCampaign(w, c) })
 }
 
 // micros formats an amount in micros as a decimal: 2500000 → "2.5".
@@ -514,29 +507,18 @@ func runCampaignList(ctx context.Context, e *env, args []string) int {
 	}
 	defer closeConn()
 	out := &pb.ListCampaignsResponse{}
-	req := &pb.ListCampaignsRequest{PageSize: int32(*pageSize), PageToken: *pageToken}
-	for {
-		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-		resp, err := client.ListCampaigns(cctx, req)
-		cancel()
-		if err != nil {
-			return e.campaignErr("ListCampaigns", "", err)
-		}
+	req := &pb.ListCampaignsRequest{PageSize: int32(*pageSize)}
+	next, err := e.pages(ctx, *pageToken, *all, func(ctx context.Context, token string) (string, error) {
+		req.PageToken = token
+		resp, err := client.ListCampaigns(ctx, req)
 		out.Campaigns = append(out.Campaigns, resp.GetCampaigns()...)
-		out.NextPageToken = resp.GetNextPageToken()
-		if !*all || out.NextPageToken == "" {
-			break
-		}
-		req.PageToken = out.NextPageToken
+		return resp.GetNextPageToken(), err
+	})
+	if err != nil {
+		return e.campaignErr("ListCampaigns", "", err)
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(out); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeCampaignList(e.stdout, out)
-	return 0
+	out.NextPageToken = next
+	return e.show(out, func(w io.Writer) { writeCampaignList(w, out) })
 }
 
 func writeCampaignList(w io.Writer, resp *pb.ListCampaignsResponse) {
@@ -681,14 +663,7 @@ func runCampaignStats(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.campaignErr("GetCampaignStats", pos[0], err)
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(resp); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeCampaignStats(e.stdout, resp)
-	return 0
+	return e.show(resp, func(w io.Writer) { writeCampaignStats(w, resp) })
 }
 
 // ctr is clicks per impression as a percentage, "-" without impressions.
@@ -805,14 +780,7 @@ func runCampaignReach(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.campaignErr("EstimateReach", "", err)
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(resp); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeReach(e.stdout, resp)
-	return 0
+	return e.show(resp, func(w io.Writer) { writeReach(w, resp) })
 }
 
 func writeReach(w io.Writer, r *pb.EstimateReachResponse) {

@@ -150,3 +150,18 @@ func (g *globals) describeErr(method string, err error) string {
 func isConnRefused(err error, msg string) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(msg, "connection refused")
 }
+
+// pages calls fetch (with the --timeout deadline) for the page at token,
+// then — when all — for each following page, until a page has no next
+// token. It returns the last next-page token and fetch's first error.
+func (e *env) pages(ctx context.Context, token string, all bool, fetch func(ctx context.Context, token string) (next string, err error)) (string, error) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
+		next, err := fetch(cctx, token)
+		cancel()
+		if err != nil || !all || next == "" {
+			return next, err
+		}
+		token = next
+	}
+}

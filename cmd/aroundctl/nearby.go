@@ -95,14 +95,7 @@ func runNearby(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(e.g.describeErr("Nearby", err))
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(resp); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeNearbyTable(e.stdout, resp, *explain)
-	return 0
+	return e.show(resp, func(w io.Writer) { writeNearbyTable(w, resp, *explain) })
 }
 
 // categoryNames lists the short category names --category accepts.

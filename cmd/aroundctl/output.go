@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -58,6 +59,19 @@ func jsonToYAML(j []byte) ([]byte, error) {
 
 // printMessage writes m to stdout as -o json (multiline protojson with the
 // proto field names) or -o yaml (the same, re-encoded as YAML).
+// show prints m as -o asks: the message for json and yaml, or what table
+// writes for the table. It returns the exit status.
+func (e *env) show(m proto.Message, table func(io.Writer)) int {
+	if e.g.output != outputTable {
+		if err := e.printMessage(m); err != nil {
+			return e.fail(err.Error())
+		}
+		return 0
+	}
+	table(e.stdout)
+	return 0
+}
+
 func (e *env) printMessage(m proto.Message) error {
 	b, err := protoJSON.Marshal(m)
 	if err != nil {

@@ -144,14 +144,7 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.catalogErr("GetMiniProgram", pos[0], err)
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(resp.GetMiniProgram()); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeMiniProgram(e.stdout, resp.GetMiniProgram())
-	return 0
+	return e.show(resp.GetMiniProgram(), func(w io.Writer) { writeMiniProgram(w, resp.GetMiniProgram()) })
 }
 
 // shortEnum is an enum value without its prefix: CATEGORY_FOOD → FOOD.
@@ -286,29 +279,18 @@ func runList(ctx context.Context, e *env, args []string) int {
 	}
 	defer closeConn()
 	out := &pb.ListMiniProgramsResponse{}
-	req := &pb.ListMiniProgramsRequest{PageSize: int32(*pageSize), PageToken: *pageToken, Category: category}
-	for {
-		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-		resp, err := client.ListMiniPrograms(cctx, req)
-		cancel()
-		if err != nil {
-			return e.catalogErr("ListMiniPrograms", "", err)
-		}
+	req := &pb.ListMiniProgramsRequest{PageSize: int32(*pageSize), Category: category}
+	next, err := e.pages(ctx, *pageToken, *all, func(ctx context.Context, token string) (string, error) {
+		req.PageToken = token
+		resp, err := client.ListMiniPrograms(ctx, req)
 		out.MiniPrograms = append(out.MiniPrograms, resp.GetMiniPrograms()...)
-		out.NextPageToken = resp.GetNextPageToken()
-		if !*all || out.NextPageToken == "" {
-			break
-		}
-		req.PageToken = out.NextPageToken
+		return resp.GetNextPageToken(), err
+	})
+	if err != nil {
+		return e.catalogErr("ListMiniPrograms", "", err)
 	}
-	if e.g.output != outputTable {
-		if err := e.printMessage(out); err != nil {
-			return e.fail(err.Error())
-		}
-		return 0
-	}
-	writeListTable(e.stdout, out)
-	return 0
+	out.NextPageToken = next
+	return e.show(out, func(w io.Writer) { writeListTable(w, out) })
 }
 
 // parseCategory reads an optional category: "" = unspecified.
@@ -484,29 +466,34 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	n := 0
 	req := &pb.ListMiniProgramsRequest{PageSize: exportPageSize, Category: category}
-	for {
-		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-		resp, err := client.ListMiniPrograms(cctx, req)
-		cancel()
+	var encodeErr error
+	_, err = e.pages(ctx, "", true, func(ctx context.Context, token string) (string, error) {
+		req.PageToken = token
+		resp, err := client.ListMiniPrograms(ctx, req)
 		if err != nil {
-			w.Flush()
-			if n > 0 {
-				fmt.Fprintf(e.stderr, "aroundctl mini-programs export: stopped after %d mini-programs\n", n)
-			}
-			return e.catalogErr("ListMiniPrograms", "", err)
+			return "", err
 		}
 		for _, mp := range resp.GetMiniPrograms() {
 			b, err := marshalLine(mp)
 			if err != nil {
-				return e.fail(err.Error())
+				encodeErr = err
+				return "", err
 			}
 			w.Write(b)
 			w.WriteByte('\n')
 			n++
 		}
-		if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
-			break
+		return resp.GetNextPageToken(), nil
+	})
+	if encodeErr != nil {
+		return e.fail(encodeErr.Error())
+	}
+	if err != nil {
+		w.Flush()
+		if n > 0 {
+			fmt.Fprintf(e.stderr, "aroundctl mini-programs export: stopped after %d mini-programs\n", n)
 		}
+		return e.catalogErr("ListMiniPrograms", "", err)
 	}
 	if err := w.Flush(); err != nil {
 		return e.fail(fmt.Sprintf("writing the export: %v", err))

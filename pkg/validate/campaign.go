@@ -210,21 +210,7 @@ func Targeting(v *apierr.Violations, path string, t *v1.Targeting) {
 	if t == nil {
 		return
 	}
-	checkAgeBounds(v, path, t.GetMinAge(), t.GetMaxAge())
-	for i, g := range t.GetGenders() {
-		if g == v1.Gender_GENDER_UNSPECIFIED {
-			v.Add(fmt.Sprintf("%s.genders[%d]", path, i), "GENDER_UNSPECIFIED is not a gender")
-		} else {
-			checkEnum(v, fmt.Sprintf("%s.genders[%d]", path, i), g)
-		}
-	}
-	for i, o := range t.GetOperatingSystems() {
-		if o == v1.OperatingSystem_OPERATING_SYSTEM_UNSPECIFIED {
-			v.Add(fmt.Sprintf("%s.operating_systems[%d]", path, i), "OPERATING_SYSTEM_UNSPECIFIED is not an operating system")
-		} else {
-			checkEnum(v, fmt.Sprintf("%s.operating_systems[%d]", path, i), o)
-		}
-	}
+	checkDemographics(v, path, t.GetMinAge(), t.GetMaxAge(), t.GetGenders(), t.GetOperatingSystems())
 	if s := t.GetMinCreditScore(); s < 0 || s > MaxCreditScore {
 		v.Add(path+".min_credit_score", "%d: must be in [0, %d] (0 = no bound)", s, MaxCreditScore)
 	}

@@ -228,15 +228,21 @@ func Audience(v *apierr.Violations, path string, a *v1.Audience) {
 	if a == nil {
 		return
 	}
-	checkAgeBounds(v, path, a.GetMinAge(), a.GetMaxAge())
-	for i, g := range a.GetGenders() {
+	checkDemographics(v, path, a.GetMinAge(), a.GetMaxAge(), a.GetGenders(), a.GetOperatingSystems())
+}
+
+// checkDemographics checks the age bounds, genders and operating systems
+// that audiences and campaign targeting share.
+func checkDemographics(v *apierr.Violations, path string, minAge, maxAge int32, genders []v1.Gender, oses []v1.OperatingSystem) {
+	checkAgeBounds(v, path, minAge, maxAge)
+	for i, g := range genders {
 		if g == v1.Gender_GENDER_UNSPECIFIED {
 			v.Add(fmt.Sprintf("%s.genders[%d]", path, i), "GENDER_UNSPECIFIED is not a gender")
 		} else {
 			checkEnum(v, fmt.Sprintf("%s.genders[%d]", path, i), g)
 		}
 	}
-	for i, o := range a.GetOperatingSystems() {
+	for i, o := range oses {
 		if o == v1.OperatingSystem_OPERATING_SYSTEM_UNSPECIFIED {
 			v.Add(fmt.Sprintf("%s.operating_systems[%d]", path, i), "OPERATING_SYSTEM_UNSPECIFIED is not an operating system")
 		} else {

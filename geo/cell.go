@@ -1,5 +1,7 @@
 package geo
 
+import h3 "github.com/uber/h3-go/v4"
+
 // H3 index bit layout (https://h3geo.org/docs/core-library/h3Indexing): bits
 // 52-55 hold the resolution and, below the 7-bit base cell, fifteen 3-bit
 // digits, digit r for resolution r; digits finer than the cell's resolution
@@ -27,4 +29,9 @@ func CellParent(cell uint64, res int) uint64 {
 		out |= uint64(7) << ((h3MaxRes - r) * h3DigitBits)
 	}
 	return out
+}
+
+// ValidCell reports whether cell is a valid H3 cell index (one cgo call).
+func ValidCell(cell uint64) bool {
+	return cell <= 1<<63-1 && h3.Cell(int64(cell)).IsValid()
 }

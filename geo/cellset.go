@@ -106,7 +106,7 @@ func (cs CellSet) Validate() []Problem {
 	}
 	first := map[uint64]int{}
 	for i, c := range cs.Cells {
-		if c > 1<<63-1 || !h3.Cell(int64(c)).IsValid() {
+		if !ValidCell(c) {
 			ps.add(fmt.Sprintf("h3_cells[%d]", i), "%x is not a valid H3 cell", c)
 			continue
 		}

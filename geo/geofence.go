@@ -164,9 +164,14 @@ func (g Geofence) AreaKm2(p CoverPolicy) (areaKm2 float64, cells int, err error)
 	if err != nil {
 		return 0, 0, err
 	}
-	cells = gc.CellCount()
+	return g.AreaOf(gc), gc.CellCount(), nil
+}
+
+// AreaOf is AreaKm2 for a covering already computed (gc must be g.Cover's),
+// so that a caller that also indexes the covering computes it once.
+func (g Geofence) AreaOf(gc GeofenceCovering) (areaKm2 float64) {
 	if len(g.Include) == 1 && len(g.Exclude) == 0 {
-		return g.Include[0].AreaKm2(), cells, nil
+		return g.Include[0].AreaKm2()
 	}
 	lookups := make([]CoveringLookup, len(gc.Include))
 	for i, c := range gc.Include {
@@ -208,5 +213,5 @@ func (g Geofence) AreaKm2(p CoverPolicy) (areaKm2 float64, cells int, err error)
 			}
 		}
 	}
-	return areaKm2, cells, nil
+	return areaKm2
 }

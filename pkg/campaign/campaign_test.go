@@ -93,10 +93,16 @@ func TestListenersAndSpend(t *testing.T) {
 	}
 	// What is stored carries no serving status.
 	var n int
-	if err := s.Load(ctx, func(c *v1.Campaign) error {
+	if err := s.Load(ctx, func(c *v1.Campaign, cov []byte) error {
 		n++
 		if c.GetServingStatus() != 0 || !proto.Equal(c, got[2].New) {
 			t.Fatalf("stored %v\nwant %v", c, got[2].New)
+		}
+		// The record carries its covering through every later write, so a
+		// restart need not cover the fence again.
+		gc := DecodeCovering(cov)
+		if gc == nil || int64(gc.CellCount()) != c.GetCoverage().GetCellCount() || gc.CellCount() != got[0].Covering.CellCount() {
+			t.Fatalf("stored covering %v, coverage %v", gc, c.GetCoverage())
 		}
 		return nil
 	}); err != nil || n != 1 {

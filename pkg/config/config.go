@@ -134,7 +134,25 @@ type CampaignConfig struct {
 	// campaign costs the covering index. Fences that need more are refused
 	// with INVALID_ARGUMENT when they are written.
 	MaxFenceCells int
+	// ReserveCPMMicros is the auction's reserve price: a campaign whose
+	// expected revenue per 1000 impressions (eCPM, micros) is below it does
+	// not serve, and a lone winner pays it.
+	ReserveCPMMicros int64
+	// SponsoredSlots are the 1-based positions of a Nearby page that
+	// sponsored results take (at most two; none turns them off).
+	SponsoredSlots []int
+	// StatsKAnonymity leaves out of GetCampaignStats every cell seen by
+	// fewer distinct users.
+	StatsKAnonymity int
+	// CounterFlushInterval is how often event counters (spend, caps,
+	// stats, reach) are persisted: what a crash can lose at most.
+	CounterFlushInterval time.Duration
+	// MaxEventsPerCall caps the events of one ReportEvents call.
+	MaxEventsPerCall int
 }
+
+// MaxSponsoredSlots is the most sponsored results one Nearby page carries.
+const MaxSponsoredSlots = 2
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
@@ -156,8 +174,11 @@ func Default() Config {
 			MaxConnectionIdle:    15 * time.Minute,
 			ShutdownGrace:        15 * time.Second,
 		},
-		Catalog:   CatalogConfig{ImportBatch: 10000, MaxImportItems: 5_000_000},
-		Campaign:  CampaignConfig{MaxFenceCells: 20000},
+		Catalog: CatalogConfig{ImportBatch: 10000, MaxImportItems: 5_000_000},
+		Campaign: CampaignConfig{
+			MaxFenceCells: 20000, ReserveCPMMicros: 100_000, SponsoredSlots: []int{1, 4},
+			StatsKAnonymity: 50, CounterFlushInterval: time.Second, MaxEventsPerCall: 1000,
+		},
 		Ranking:   targeting.DefaultWeights(),
 		Discovery: DiscoveryConfig{EventTokenTTL: time.Hour},
 		TLS:       TLSConfig{ReloadInterval: 30 * time.Second},
@@ -257,6 +278,32 @@ func (c *Config) Validate() error {
 	}
 	if c.Campaign.MaxFenceCells < 1 || c.Campaign.MaxFenceCells > 1_000_000 {
 		add("--max-fence-cells %d: must be 1-1000000", c.Campaign.MaxFenceCells)
+	}
+	cp := c.Campaign
+	if cp.ReserveCPMMicros < 0 || cp.ReserveCPMMicros > 1e12 {
+		add("--reserve-cpm-micros %d: must be 0-1000000000000", cp.ReserveCPMMicros)
+	}
+	if len(cp.SponsoredSlots) > MaxSponsoredSlots {
+		add("--sponsored-slots %v: at most %d positions", cp.SponsoredSlots, MaxSponsoredSlots)
+	}
+	for i, p := range cp.SponsoredSlots {
+		if p < 1 || p > 100 {
+			add("--sponsored-slots %v: positions are 1-100", cp.SponsoredSlots)
+			break
+		}
+		if i > 0 && p <= cp.SponsoredSlots[i-1] {
+			add("--sponsored-slots %v: positions must be distinct and ascending", cp.SponsoredSlots)
+			break
+		}
+	}
+	if cp.StatsKAnonymity < 1 || cp.StatsKAnonymity > 100000 {
+		add("--stats-k-anonymity %d: must be 1-100000", cp.StatsKAnonymity)
+	}
+	if cp.CounterFlushInterval < 10*time.Millisecond || cp.CounterFlushInterval > time.Minute {
+		add("--counter-flush-interval %s: must be between 10ms and 1m", cp.CounterFlushInterval)
+	}
+	if cp.MaxEventsPerCall < 1 || cp.MaxEventsPerCall > 100000 {
+		add("--max-events-per-call %d: must be 1-100000", cp.MaxEventsPerCall)
 	}
 	t := c.TLS
 	if (t.Cert == "") != (t.Key == "") {

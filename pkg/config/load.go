@@ -91,6 +91,32 @@ func (v float64Value) set(s string) error {
 func (v float64Value) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
 func (v float64Value) isBool() bool   { return false }
 
+type intListValue struct{ p *[]int }
+
+func (v intListValue) set(s string) error {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("want comma-separated integers such as 1,4")
+		}
+		out = append(out, n)
+	}
+	*v.p = out
+	return nil
+}
+func (v intListValue) String() string {
+	s := make([]string, len(*v.p))
+	for i, n := range *v.p {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+func (v intListValue) isBool() bool { return false }
+
 type durationValue struct{ p *time.Duration }
 
 func (v durationValue) set(s string) error {
@@ -144,6 +170,11 @@ func (c *Config) settings() []setting {
 		{"import-batch", "imported mini-programs per fsynced commit", intValue{&c.Catalog.ImportBatch}},
 		{"max-import-items", "most mini-programs one import stream may carry", intValue{&c.Catalog.MaxImportItems}},
 		{"max-fence-cells", "most H3 cells one campaign geofence's covering may need", intValue{&c.Campaign.MaxFenceCells}},
+		{"reserve-cpm-micros", "auction reserve price: least eCPM (micros per 1000 impressions) a sponsored result must bring", int64Value{&c.Campaign.ReserveCPMMicros}},
+		{"sponsored-slots", "1-based positions of a Nearby page that sponsored results take, comma-separated (at most 2; empty = none)", intListValue{&c.Campaign.SponsoredSlots}},
+		{"stats-k-anonymity", "campaign stats leave out cells seen by fewer distinct users", intValue{&c.Campaign.StatsKAnonymity}},
+		{"counter-flush-interval", "how often event counters are persisted (a crash loses at most this much)", durationValue{&c.Campaign.CounterFlushInterval}},
+		{"max-events-per-call", "most events one ReportEvents call may carry", intValue{&c.Campaign.MaxEventsPerCall}},
 		{"rank-distance", "score weight of nearness: w·1/(1+(d/half)²)", float64Value{&c.Ranking.Distance}},
 		{"rank-distance-half-m", "distance in metres at which the nearness term halves", float64Value{&c.Ranking.DistanceHalfM}},
 		{"rank-rating", "score weight of rating/5", float64Value{&c.Ranking.Rating}},

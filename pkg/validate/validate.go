@@ -74,7 +74,9 @@ func Request(req any) error {
 			checkEnum(&v, "category", c)
 		}
 	default:
-		campaignRequest(&v, req)
+		if !campaignRequest(&v, req) {
+			servingRequest(&v, req)
+		}
 	}
 	return v.Err()
 }
@@ -111,11 +113,7 @@ func Nearby(v *apierr.Violations, r *v1.NearbyRequest) {
 		}
 	}
 	checkPageToken(v, "page_token", r.GetPageToken())
-	if t := r.GetTime(); t != nil {
-		if err := t.CheckValid(); err != nil {
-			v.Add("time", "%v", err)
-		}
-	}
+	checkTimestamp(v, "time", r.GetTime())
 }
 
 // User checks a user context; nil means an anonymous user.

@@ -12,7 +12,7 @@ import (
 // that is not empty it simply calls Apply.
 func (ix *Index) Load(changes []Change) {
 	ix.mu.Lock()
-	if len(ix.items) > 0 {
+	if ix.cur.Load().items.len() > 0 {
 		ix.mu.Unlock()
 		ix.Apply(changes)
 		return
@@ -31,7 +31,7 @@ func (ix *Index) Load(changes []Change) {
 		}
 	}
 	refs := make([]ref, 0, n)
-	items := 0
+	ids, items := make([]string, 0, len(changes)), make([]*Item, 0, len(changes))
 	for i, c := range changes {
 		if c.Item == nil {
 			continue
@@ -43,8 +43,7 @@ func (ix *Index) Load(changes []Change) {
 		for j, l := range leaves {
 			refs = append(refs, ref{leaf: l, it: int32(i), pl: int32(j)})
 		}
-		ix.items[c.ID] = c.Item
-		items++
+		ids, items = append(ids, c.ID), append(items, c.Item)
 	}
 	// Sorting by cell makes every leaf a run, and — since an H3 index orders
 	// cells by their digit path — every parent's children a run too.
@@ -58,7 +57,7 @@ func (ix *Index) Load(changes []Change) {
 		return 0
 	})
 
-	st := Stats{MiniPrograms: items, Places: n, BuiltAt: ix.now()}
+	st := Stats{MiniPrograms: len(items), Places: n, BuiltAt: ix.now()}
 	top := make(map[uint64]*node)
 	var mids, leaves []*node
 	places := make([]place, 0, n) // one backing array for every leaf
@@ -100,5 +99,5 @@ func (ix *Index) Load(changes []Change) {
 		i = j
 	}
 	flushTop()
-	ix.cur.Store(&Snapshot{top: top, weights: ix.weights, stats: st})
+	ix.cur.Store(&Snapshot{top: top, items: newIDTable(ids, items), weights: ix.weights, stats: st})
 }

@@ -89,6 +89,7 @@ type Stats struct {
 // search it while the Index builds the next one.
 type Snapshot struct {
 	top     map[uint64]*node
+	items   idTable[*Item] // the visible items by id (see Item)
 	weights targeting.Weights
 	stats   Stats
 }
@@ -104,8 +105,7 @@ func (s *Snapshot) Weights() targeting.Weights { return s.weights }
 type Index struct {
 	cur atomic.Pointer[Snapshot]
 
-	mu      sync.Mutex       // serialises Apply
-	items   map[string]*Item // current items by id (writer side only)
+	mu      sync.Mutex // serialises Apply
 	weights targeting.Weights
 	now     func() time.Time
 }
@@ -115,7 +115,7 @@ func New(w targeting.Weights, now func() time.Time) *Index {
 	if now == nil {
 		now = time.Now
 	}
-	ix := &Index{items: map[string]*Item{}, weights: w, now: now}
+	ix := &Index{weights: w, now: now}
 	ix.cur.Store(&Snapshot{top: map[uint64]*node{}, weights: w, stats: Stats{BuiltAt: now()}})
 	return ix
 }
@@ -126,7 +126,8 @@ func (ix *Index) Snapshot() *Snapshot { return ix.cur.Load() }
 // Weights returns the weights items must be built with.
 func (ix *Index) Weights() targeting.Weights { return ix.weights }
 
-// Change replaces the item with the id (Item nil = remove it). Leaves are
+// Change replaces the item with the id (Item nil = remove it); ID is the
+// key Item and later changes look the item up by. Leaves are
 // Item.Leaves(), if the caller computed them (in parallel, say); nil = Apply
 // computes them.
 type Change struct {
@@ -152,25 +153,25 @@ func (ix *Index) Apply(changes []Change) {
 	for _, c := range changes {
 		final[c.ID] = c
 	}
+	ids := make([]string, 0, len(final))
 	removed := make(map[*Item]bool)
 	added := make(map[uint64][]place)
 	touched := make(map[uint64]bool) // leaf cells to rebuild
 	nItems, nPlaces := base.stats.MiniPrograms, base.stats.Places
 	for id, c := range final {
+		ids = append(ids, id)
 		it := c.Item
-		if old := ix.items[id]; old != nil {
+		if old, _ := base.items.get(id); old != nil {
 			removed[old] = true
 			for _, l := range old.Leaves() {
 				touched[l] = true
 			}
 			nItems--
 			nPlaces -= len(old.Places)
-			delete(ix.items, id)
 		}
 		if it == nil {
 			continue
 		}
-		ix.items[id] = it
 		nItems++
 		nPlaces += len(it.Places)
 		leaves := c.Leaves
@@ -205,6 +206,10 @@ func (ix *Index) Apply(changes []Change) {
 	tops, _ := rebuildParents(mids, TopRes, func(c uint64) *node { return base.top[c] })
 
 	next := &Snapshot{top: make(map[uint64]*node, len(base.top)+len(tops)), weights: ix.weights}
+	next.items = base.items.with(ids, func(i int) (*Item, bool) {
+		it := final[ids[i]].Item
+		return it, it == nil
+	})
 	for c, n := range base.top {
 		next.top[c] = n
 	}

@@ -39,6 +39,16 @@
 //   - Ratings cluster at 3.5–4.8, popularity is log-normal (a few hits, a
 //     long tail) and about 1% of mini-programs are hidden.
 //
+// Campaigns. GenerateCampaigns (BenchCampaignSpec: 100,000 for the
+// performance goal) makes geofenced ad campaigns that promote the
+// mini-programs of a catalog: fences of 200 m to 5 km centred like the
+// places (same cities, same σ), so that downtown points lie in hundreds of
+// fences; mostly circles, some polygons, a few with holes or excluded
+// areas; most untargeted and always on, some bounded by age, gender, OS,
+// credit score or dayparts; budgets no benchmark exhausts; CPM and CPC
+// bids. Every campaign passes the API's validation. ProbeCampaigns makes
+// 5 km circles from a stream of their own, to time campaign creation.
+//
 // Everything is reproducible: item i is generated from its own PCG stream
 // seeded by (Spec.Seed, i), never from a clock or from map order, so the same
 // Spec gives byte-identical messages, any prefix of a catalog is the smaller

@@ -25,8 +25,14 @@ type Config struct {
 	// Name labels the progress lines and the Result.
 	Name string
 	// Duration is how long workers start new calls; calls in flight at the
-	// end are waited for and counted.
+	// end are waited for and counted. With Total set, 0 means no time
+	// bound.
 	Duration time.Duration
+	// Total, when > 0, bounds the phase by calls instead of (or as well
+	// as) time: the workers draw seq from one shared counter, 0 to
+	// Total-1, so that each seq is called exactly once (a bulk load of
+	// Total items). Without it, seq counts each worker's own calls.
+	Total uint64
 	// Concurrency is the number of workers, each with one call in flight.
 	Concurrency int
 	// Call makes one call.
@@ -79,6 +85,29 @@ func (r *Result) ClientCPUPerCall() time.Duration {
 	return r.ClientCPU / time.Duration(r.Calls)
 }
 
+// Combine reports phases run in several segments (interleaved with other
+// phases) as one Result named name: calls, errors, latencies, time and
+// client CPU added up, so that its Throughput is all calls over all the
+// segments' time. The segments are not modified.
+func Combine(name string, segments ...*Result) *Result {
+	r := &Result{Name: name, ErrorsByCode: map[codes.Code]uint64{}, Latency: new(Histogram), ClientCPUKnown: len(segments) > 0}
+	for _, s := range segments {
+		r.Concurrency = max(r.Concurrency, s.Concurrency)
+		r.Elapsed += s.Elapsed
+		r.Calls += s.Calls
+		r.Errors += s.Errors
+		for c, n := range s.ErrorsByCode {
+			r.ErrorsByCode[c] += n
+		}
+		if s.Latency != nil {
+			r.Latency.Merge(s.Latency)
+		}
+		r.ClientCPU += s.ClientCPU
+		r.ClientCPUKnown = r.ClientCPUKnown && s.ClientCPUKnown
+	}
+	return r
+}
+
 // CodeCount is one entry of Result.SortedErrors.
 type CodeCount struct {
 	// Code is the gRPC status code.
@@ -124,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Concurrency < 1 {
 		return nil, fmt.Errorf("loadgen: concurrency %d < 1", cfg.Concurrency)
 	}
-	if cfg.Duration <= 0 {
+	if cfg.Duration < 0 || (cfg.Duration == 0 && cfg.Total == 0) {
 		return nil, fmt.Errorf("loadgen: duration %v <= 0", cfg.Duration)
 	}
 	if cfg.Call == nil {
@@ -145,13 +174,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	cpu0, cpuOK0 := ProcessCPU()
 	start := time.Now()
-	deadline := start.Add(cfg.Duration)
+	var deadline time.Time // zero: no time bound
+	if cfg.Duration > 0 {
+		deadline = start.Add(cfg.Duration)
+	}
+	var shared atomic.Uint64
 	var wg sync.WaitGroup
 	for i, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.loop(ctx, cfg.Call, i, deadline, &stop)
+			w.loop(ctx, cfg.Call, i, deadline, &stop, &shared, cfg.Total)
 		}()
 	}
 
@@ -192,12 +225,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r, ctx.Err()
 }
 
-// loop calls back to back until the deadline or a stop.
-func (w *worker) loop(ctx context.Context, call CallFunc, id int, deadline time.Time, stop *atomic.Bool) {
-	if !time.Now().Before(deadline) {
+// loop calls back to back until the deadline (unless it is zero), a stop,
+// or, with total > 0, until the shared counter reaches total.
+func (w *worker) loop(ctx context.Context, call CallFunc, id int, deadline time.Time, stop *atomic.Bool, shared *atomic.Uint64, total uint64) {
+	timed := !deadline.IsZero()
+	if timed && !time.Now().Before(deadline) {
 		return
 	}
-	for seq := uint64(0); !stop.Load(); seq++ {
+	for own := uint64(0); !stop.Load(); own++ {
+		seq := own
+		if total > 0 {
+			if seq = shared.Add(1) - 1; seq >= total {
+				return
+			}
+		}
 		t0 := time.Now()
 		err := call(ctx, id, seq)
 		t1 := time.Now()
@@ -212,7 +253,7 @@ func (w *worker) loop(ctx context.Context, call CallFunc, id int, deadline time.
 			w.errs.Add(1)
 		}
 		w.calls.Add(1)
-		if !t1.Before(deadline) {
+		if timed && !t1.Before(deadline) {
 			return
 		}
 	}

@@ -108,11 +108,83 @@ func TestRunCancel(t *testing.T) {
 	}
 }
 
+func TestRunTotal(t *testing.T) {
+	const total = 1000
+	var mu sync.Mutex
+	seen := map[uint64]int{}
+	r, err := Run(context.Background(), Config{
+		Name: "bulk", Total: total, Concurrency: 7,
+		Call: func(_ context.Context, _ int, seq uint64) error {
+			mu.Lock()
+			seen[seq]++
+			mu.Unlock()
+			if seq%100 == 0 {
+				return status.Error(codes.ResourceExhausted, "slow down")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Calls != total || r.Errors != 10 || r.Latency.Count() != total-10 || r.ErrorsByCode[codes.ResourceExhausted] != 10 {
+		t.Fatalf("calls %d, errors %d %v, successes %d", r.Calls, r.Errors, r.ErrorsByCode, r.Latency.Count())
+	}
+	if len(seen) != total {
+		t.Fatalf("%d distinct seqs, want %d", len(seen), total)
+	}
+	for seq, n := range seen {
+		if seq >= total || n != 1 {
+			t.Fatalf("seq %d called %d times", seq, n)
+		}
+	}
+
+	// A duration still bounds a counted phase.
+	start := time.Now()
+	r, err = Run(context.Background(), Config{
+		Total: 1 << 40, Duration: 50 * time.Millisecond, Concurrency: 2,
+		Call: func(context.Context, int, uint64) error { time.Sleep(time.Millisecond); return nil },
+	})
+	if err != nil || r.Calls == 0 || r.Calls > 1000 || time.Since(start) > 5*time.Second {
+		t.Fatalf("timed counted phase: %v calls, %v", r.Calls, err)
+	}
+}
+
+func TestCombine(t *testing.T) {
+	seg := func(calls uint64, elapsed time.Duration, lat time.Duration, errs uint64, cpuKnown bool) *Result {
+		r := &Result{Name: "x", Concurrency: 4, Elapsed: elapsed, Calls: calls, Errors: errs,
+			ErrorsByCode: map[codes.Code]uint64{}, Latency: new(Histogram), ClientCPU: elapsed / 2, ClientCPUKnown: cpuKnown}
+		if errs > 0 {
+			r.ErrorsByCode[codes.Unavailable] = errs
+		}
+		for range calls - errs {
+			r.Latency.RecordDuration(lat)
+		}
+		return r
+	}
+	a, b := seg(300, time.Second, time.Millisecond, 0, true), seg(100, time.Second, 3*time.Millisecond, 5, true)
+	c := Combine("organic", a, b)
+	if c.Name != "organic" || c.Calls != 400 || c.Errors != 5 || c.ErrorsByCode[codes.Unavailable] != 5 ||
+		c.Elapsed != 2*time.Second || c.Throughput() != 200 || c.ClientCPU != time.Second || !c.ClientCPUKnown || c.Concurrency != 4 {
+		t.Fatalf("combined %+v", c)
+	}
+	if c.Latency.Count() != 395 || c.Latency.Max() < int64(3*time.Millisecond) || a.Latency.Count() != 300 {
+		t.Fatalf("latencies: combined %d max %d; segment a now %d", c.Latency.Count(), c.Latency.Max(), a.Latency.Count())
+	}
+	if Combine("x", a, seg(1, time.Second, time.Millisecond, 0, false)).ClientCPUKnown {
+		t.Error("client CPU known although a segment did not know it")
+	}
+	if z := Combine("none"); z.Calls != 0 || z.Throughput() != 0 || z.ClientCPUKnown {
+		t.Errorf("empty combine %+v", z)
+	}
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	call := func(context.Context, int, uint64) error { return nil }
 	for _, c := range []Config{
 		{Duration: time.Second, Concurrency: 0, Call: call},
 		{Duration: 0, Concurrency: 1, Call: call},
+		{Duration: -time.Second, Total: 10, Concurrency: 1, Call: call},
 		{Duration: time.Second, Concurrency: 1},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {

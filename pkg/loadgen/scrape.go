@@ -7,10 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // CPUMetric is the metric ScrapeCPUSeconds reads: the process collector's
@@ -39,29 +35,34 @@ func MetricsURL(addr string) string {
 // kernel's clock tick (10 ms on Linux), so divide only deltas over seconds
 // of load.
 func ScrapeCPUSeconds(ctx context.Context, client *http.Client, metricsURL string) (float64, error) {
+	return scrape(ctx, client, metricsURL, ParseCPUSeconds)
+}
+
+// scrape GETs a metrics page (at most maxScrapeBytes of it) and parses it.
+func scrape[T any](ctx context.Context, client *http.Client, metricsURL string, parse func(io.Reader) (T, error)) (T, error) {
+	var zero T
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("scraping %s: %w", metricsURL, err)
+		return zero, fmt.Errorf("scraping %s: %w", metricsURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scraping %s: HTTP %s", metricsURL, resp.Status)
+		return zero, fmt.Errorf("scraping %s: HTTP %s", metricsURL, resp.Status)
 	}
-	return ParseCPUSeconds(io.LimitReader(resp.Body, maxScrapeBytes))
+	return parse(io.LimitReader(resp.Body, maxScrapeBytes))
 }
 
 // ParseCPUSeconds reads a Prometheus text exposition and returns the value
 // of process_cpu_seconds_total (a counter, or untyped, with one sample).
 func ParseCPUSeconds(r io.Reader) (float64, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(r)
+	fams, err := parseFamilies(r)
 	if err != nil {
-		return 0, fmt.Errorf("parsing metrics: %w", err)
+		return 0, err
 	}
 	f, ok := fams[CPUMetric]
 	if !ok || len(f.GetMetric()) == 0 {
@@ -70,15 +71,8 @@ func ParseCPUSeconds(r io.Reader) (float64, error) {
 	if len(f.GetMetric()) > 1 {
 		return 0, fmt.Errorf("%s has %d series, want 1", CPUMetric, len(f.GetMetric()))
 	}
-	m := f.GetMetric()[0]
-	switch f.GetType() {
-	case dto.MetricType_COUNTER:
-		return m.GetCounter().GetValue(), nil
-	case dto.MetricType_GAUGE:
-		return m.GetGauge().GetValue(), nil
-	case dto.MetricType_UNTYPED:
-		return m.GetUntyped().GetValue(), nil
-	default:
-		return 0, fmt.Errorf("%s is a %v, want a counter", CPUMetric, f.GetType())
+	if v, ok := scalar(f.GetType(), f.GetMetric()[0]); ok {
+		return v, nil
 	}
+	return 0, fmt.Errorf("%s is a %v, want a counter", CPUMetric, f.GetType())
 }

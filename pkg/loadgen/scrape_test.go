@@ -78,3 +78,43 @@ func TestMetricsURL(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSamples(t *testing.T) {
+	text := sampleExposition + `# HELP aroundme_campaign_sponsored_slots_total Sponsored slots.
+# TYPE aroundme_campaign_sponsored_slots_total counter
+aroundme_campaign_sponsored_slots_total{outcome="empty"} 30
+aroundme_campaign_sponsored_slots_total{outcome="filled"} 70
+# TYPE aroundme_campaign_eligible_per_request histogram
+aroundme_campaign_eligible_per_request_bucket{le="1"} 1
+aroundme_campaign_eligible_per_request_bucket{le="+Inf"} 4
+aroundme_campaign_eligible_per_request_sum 42
+aroundme_campaign_eligible_per_request_count 4
+# TYPE odd gauge
+odd{b="2",a="q\"x"} 5
+`
+	got, err := ParseSamples(strings.NewReader(text), CPUMetric, "aroundme_campaign_sponsored_slots_total",
+		"aroundme_campaign_eligible_per_request", "odd", "grpc_server_handled_total", "not_there")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		CPUMetric: 12.34,
+		SeriesKey("aroundme_campaign_sponsored_slots_total", "outcome", "filled"):                                              70,
+		`aroundme_campaign_sponsored_slots_total{outcome="empty"}`:                                                             30,
+		"aroundme_campaign_eligible_per_request_sum":                                                                           42,
+		"aroundme_campaign_eligible_per_request_count":                                                                         4,
+		SeriesKey("odd", "b", "2", "a", `q"x`):                                                                                 5,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary"}`: 1042,
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d series %v, want %d", len(got), got, len(want))
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (%v), want %v; got %v", k, g, ok, v, got)
+		}
+	}
+	if _, err := ParseSamples(strings.NewReader("x{ 1\n"), "x"); err == nil {
+		t.Error("garbage parsed")
+	}
+}

@@ -62,7 +62,7 @@ const maxUsersPerCell = 10000
 //	s day:    campaign | day (zz, days since 1970-01-01) | impressions | clicks | spend
 //	x cell:   campaign | day (zz) | cell (u64, ≠ 0) | impressions | clicks | spend |
 //	          n | n users (u64 each, ≠ 0, strictly ascending)
-//	d dedupe: max expiry (zz, Unix ns) | n ≥ 1 | n × (20-byte key | max − expiry)
+//	d dedupe: max expiry (zz, Unix ns) | n ≥ 1 | n × (key u64 | max − expiry)
 //	f freq:   n ≥ 1 | n × (campaign | window ns (> 0) | m ≥ 1 | m × (user u64 ≠ 0 | time zz))
 //
 // campaign = length (1..64) | bytes. The key must be the one the payload
@@ -224,7 +224,7 @@ func (r dedupeRec) appendPayload(b []byte) []byte {
 	b = binary.AppendVarint(b, m)
 	b = binary.AppendUvarint(b, uint64(len(r.entries)))
 	for _, e := range r.entries {
-		b = append(b, e.k[:]...)
+		b = binary.BigEndian.AppendUint64(b, uint64(e.k))
 		b = binary.AppendUvarint(b, uint64(m)-uint64(e.exp))
 	}
 	return b
@@ -424,14 +424,14 @@ func decodePayload(k byte, p []byte) (rec, error) {
 		out = c
 	case kindDedupe:
 		m := r.varint()
-		n := r.count(1, len(dkey{})+1, "dedupe entry")
+		n := r.count(1, 9, "dedupe entry")
 		d := dedupeRec{entries: make([]dentry, n)}
 		atMax := false
 		for i := range d.entries {
 			e := &d.entries[i]
-			copy(e.k[:], r.bytes(len(e.k)))
+			e.k = dkey(r.u64())
 			delta := r.uvarint()
-			if r.err == nil && (delta > uint64(m)+1<<63 || (e.k[0] != keyEventID && e.k[0] != keyToken)) {
+			if r.err == nil && delta > uint64(m)+1<<63 {
 				r.fail("bad dedupe entry")
 			}
 			e.exp = int64(uint64(m) - delta)

@@ -11,39 +11,40 @@ import (
 	"github.com/aroundme/aroundme/pkg/eventtoken"
 )
 
-// dkey identifies one remembered thing: an event id (keyEventID, then the
-// first 19 bytes of the SHA-256 of the id) or one use of a token for one
-// event type (keyToken, then the nonce, index, event type and IssuedAt of
-// the token). Fixed-size keys keep the sets compact whatever the length of
-// the caller's ids, and a hash collision could only reject an event, never
-// charge one twice.
-type dkey [20]byte
+// dkey identifies one remembered thing in 64 bits: an event id (top bit 0,
+// then 63 bits of the SHA-256 of the id) or one use of a token for one
+// event type (top bit 1, then 63 bits of a bijective mix of the token's
+// random nonce with its index, the event type and IssuedAt). A uint64 key
+// keeps the sets compact and their lookups on the fast path of Go maps,
+// whatever the length of the caller's ids. Two different things share a key
+// with probability 2^-63 per pair (a few in a million over a window of ten
+// million events), and a shared key can only reject an event, never charge
+// one twice.
+type dkey uint64
 
-const (
-	keyEventID byte = 'e'
-	keyToken   byte = 't'
-)
+const tokenBit = 1 << 63
 
 func eventIDKey(id string) dkey {
 	sum := sha256.Sum256([]byte(id))
-	var k dkey
-	k[0] = keyEventID
-	copy(k[1:], sum[:])
-	return k
+	return dkey(binary.BigEndian.Uint64(sum[:8]) &^ tokenBit)
 }
 
 // tokenKey keys a token use on Nonce+Index+Type, as replay detection must;
-// IssuedAt is added because it is free (a replay carries the same signed
+// IssuedAt is mixed in because it is free (a replay carries the same signed
 // value) and makes two responses whose random nonces collide distinct
 // unless they were also issued in the same second.
 func tokenKey(c *eventtoken.Claims, t EventType) dkey {
-	var k dkey
-	k[0] = keyToken
-	copy(k[1:9], c.Nonce[:])
-	k[9] = c.Index
-	k[10] = byte(t)
-	binary.BigEndian.PutUint64(k[11:19], uint64(c.IssuedAt.Unix()))
-	return k
+	x := uint64(c.IssuedAt.Unix())<<16 | uint64(c.Index)<<8 | uint64(t)
+	return dkey(mix64(binary.BigEndian.Uint64(c.Nonce[:])^mix64(x)) | tokenBit)
+}
+
+// mix64 is the splitmix64 finaliser, a bijection of uint64.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // dentry is one remembered key and when it may be forgotten (Unix ns).
@@ -74,16 +75,14 @@ type dshard struct {
 	_         [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
-func shardOf(k *dkey) int {
-	return int(binary.LittleEndian.Uint64(k[1:9]) % dedupeShards)
-}
+func shardOf(k dkey) int { return int(uint64(k) % dedupeShards) }
 
 // claim remembers id and tok unless one of them is remembered already, in
 // which case it remembers nothing and returns why the event is rejected.
 // Both checks and both inserts happen under the locks of both shards, so two
 // concurrent events with the same id or token cannot both pass.
 func (s *dedupeSet) claim(id, tok dkey, now, idExp, tokExp int64) string {
-	a, b := shardOf(&id), shardOf(&tok)
+	a, b := shardOf(id), shardOf(tok)
 	if a > b {
 		a, b = b, a
 	}
@@ -92,16 +91,19 @@ func (s *dedupeSet) claim(id, tok dkey, now, idExp, tokExp int64) string {
 	if b != a {
 		sb.mu.Lock()
 	}
+	di, dt := &s.shards[shardOf(id)], &s.shards[shardOf(tok)]
 	reason := ""
+	idOld, idHad := di.m[id]
+	tokOld, tokHad := dt.m[tok]
 	switch {
-	case s.shards[shardOf(&id)].has(id, now):
+	case idHad && idOld > now:
 		reason = ReasonDuplicateEventID
-	case s.shards[shardOf(&tok)].has(tok, now):
+	case tokHad && tokOld > now:
 		reason = ReasonTokenReused
 	default:
-		n := s.shards[shardOf(&id)].add(dentry{id, idExp}, true)
-		n += s.shards[shardOf(&tok)].add(dentry{tok, tokExp}, true)
-		s.size.Add(n)
+		di.add(dentry{id, idExp}, true)
+		dt.add(dentry{tok, tokExp}, true)
+		s.size.Add(fresh(idHad) + fresh(tokHad))
 	}
 	if b != a {
 		sb.mu.Unlock()
@@ -110,24 +112,21 @@ func (s *dedupeSet) claim(id, tok dkey, now, idExp, tokExp int64) string {
 	return reason
 }
 
-func (d *dshard) has(k dkey, now int64) bool {
-	exp, ok := d.m[k]
-	return ok && exp > now
-}
-
-// add inserts e (replacing an expired entry of the same key) and returns 1
-// if the key is new to the map; fresh entries are for the next flush to
-// persist, loaded ones are not.
-func (d *dshard) add(e dentry, fresh bool) int64 {
+// add inserts e (replacing an expired entry of the same key); fresh entries
+// are for the next flush to persist, loaded ones are not.
+func (d *dshard) add(e dentry, fresh bool) {
 	if d.m == nil {
 		d.m = make(map[dkey]int64)
 	}
-	_, had := d.m[e.k]
 	d.m[e.k] = e.exp
 	d.fifo = append(d.fifo, e)
 	if fresh {
 		d.unflushed++
 	}
+}
+
+// fresh is 1 for a key that was not in its map (the size grows), else 0.
+func fresh(had bool) int64 {
 	if had {
 		return 0
 	}
@@ -139,7 +138,10 @@ func (d *dshard) add(e dentry, fresh bool) int64 {
 func (s *dedupeSet) load(es []dentry) {
 	slices.SortFunc(es, func(a, b dentry) int { return cmp.Compare(a.exp, b.exp) })
 	for _, e := range es {
-		s.size.Add(s.shards[shardOf(&e.k)].add(e, false))
+		d := &s.shards[shardOf(e.k)]
+		_, had := d.m[e.k]
+		d.add(e, false)
+		s.size.Add(fresh(had))
 	}
 }
 

@@ -138,8 +138,9 @@
 //
 // Per campaign: its totals, its current day with its cells (user sets at
 // most k each), older days until flushed, and the frequency times. Dedupe
-// entries: two per accepted event for DedupeWindow (a 20-byte key and an
-// expiry each), pruned at every flush. The store holds the same dedupe
+// entries: two per accepted event for DedupeWindow (a 64-bit key and an
+// expiry each, in a map and an expiry queue: about 40 bytes), pruned at
+// every flush. The store holds the same dedupe
 // entries in one batch per flush, deleted once expired.
 //
 // # Lifecycle

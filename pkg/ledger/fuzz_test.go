@@ -13,7 +13,7 @@ func records() (valid, bad map[string][]byte) {
 	older := day
 	older.Counts = Counts{Impressions: 3}
 	cell := cellRec{cid: "c-1", day: 20240, cell: 0x872830828ffffff, users: []uint64{1, 5, 1 << 63}, Counts: Counts{Impressions: 4, SpendMicros: 9}}
-	dd := dedupeRec{entries: []dentry{{k: eventIDKey("e1"), exp: 1_700_000_000_000_000_000}, {k: dkey{keyToken, 1, 2}, exp: 1_700_000_100_000_000_000}}}
+	dd := dedupeRec{entries: []dentry{{k: eventIDKey("e1"), exp: 1_700_000_000_000_000_000}, {k: 1<<63 | 12345, exp: 1_700_000_100_000_000_000}}}
 	fq := freqRec{groups: []freqGroup{{cid: "c-1", window: 3600e9, hits: []freqHit{{user: 7, at: 1_700_000_000_000_000_000}, {user: 8, at: -5}}}}}
 	meta := metaRec{count: 3, batches: []batchRef{{kind: kindDedupe, exp: dd.maxExpiry()}, {kind: kindFreq, exp: fq.maxExpiry()}}}
 	valid = map[string][]byte{

@@ -52,7 +52,9 @@
 // or the zone changes to one where the date is earlier, events keep being
 // counted in the latest day until its end. A zone change moves the end of
 // the current day to the same date's midnight in the new zone. Spend learns
-// of a zone change at the campaign's next event.
+// of a zone change at the campaign's next event. (If the clock steps back
+// by more than a day after an idle campaign's last day left memory, events
+// are counted in the day after it.)
 //
 // # Frequency
 //
@@ -97,7 +99,8 @@
 // cell), so a flush rewrites only the days and cells that had events. Total
 // spend and totals per campaign are the sum of its day records, rebuilt by
 // Open. Days before the current one are dropped from memory once their last
-// change is durable; Stats reads them from the store.
+// change is durable, and so is the current one 27 hours after its end (no
+// zone change can bring it back); Stats reads them from the store.
 //
 // If a flush fails (the store is unavailable), everything it meant to write
 // stays in memory and is written by the next flush with the changes since:

@@ -205,15 +205,42 @@ func (l *Ledger) evict(s *snapshot) {
 	}
 }
 
-// pruneMemory forgets expired dedupe entries, and the users of one
-// frequency shard of every campaign whose times are all out of the window
-// (a full round every 16 flushes).
+// idleDay is how long after its end a campaign's last day leaves memory.
+// It is longer than any zone change could move the end of a day (26 hours
+// between UTC−12 and UTC+14), so no event can be counted in it any more.
+const idleDay = 27 * time.Hour
+
+// pruneMemory forgets expired dedupe entries, the users of one frequency
+// shard of every campaign whose times are all out of the window (a full
+// round every 16 flushes), and, when everything is durable, the last day of
+// campaigns idle for idleDay (Stats then reads it from the store).
 func (l *Ledger) pruneMemory(now int64) {
 	l.dedupe.prune(now)
 	shard := l.sweep % freqShards
 	l.sweep++
+	durable := l.retry == nil
 	l.campaigns.Range(func(_, v any) bool {
-		l.freqUsers.Add(-v.(*campaign).sweepFreq(shard, now))
+		c := v.(*campaign)
+		l.freqUsers.Add(-c.sweepFreq(shard, now))
+		if durable {
+			c.dropIdleDay(now)
+		}
 		return true
 	})
+}
+
+// dropIdleDay drops the current day from memory once it ended idleDay ago
+// and its last change is durable. c.cur keeps it for Spend and so that days
+// never go backwards; the next event starts a new day.
+func (c *campaign) dropIdleDay(now int64) {
+	d := c.cur.Load()
+	if d == nil || now-idleDay.Nanoseconds() < d.end.Load() {
+		return
+	}
+	c.mu.Lock()
+	if !d.dirty && c.days[d.day] == d {
+		delete(c.days, d.day)
+		d.cells, d.dropped = nil, true
+	}
+	c.mu.Unlock()
 }

@@ -471,3 +471,36 @@ func TestRunFlushesAndStops(t *testing.T) {
 		t.Fatalf("after Run returned: %+v", m)
 	}
 }
+
+func TestIdleDayLeavesMemory(t *testing.T) {
+	e := newEnv(t, t0, map[string]Terms{"c": {DailyMicros: 1000}}, nil)
+	for i := range uint64(4) {
+		e.one(e.ev("a"+string(rune('0'+i)), Click, tok{campaign: "c", n: i, user: i + 1, cell: 0x871, price: 300, model: PricingCPC}), min(300, 1000-int64(i)*300))
+	}
+	e.flush()
+	before := e.state([]string{"c"}, nil)
+	c := e.l.campaign("c")
+	// 12h to midnight, then idleDay.
+	e.clock.Advance(12*time.Hour + idleDay - time.Minute)
+	e.flush()
+	if len(c.days) != 1 {
+		t.Fatal("the last day left memory too early")
+	}
+	e.clock.Advance(time.Minute)
+	e.flush()
+	if len(c.days) != 0 || c.cur.Load().cells != nil {
+		t.Fatalf("the idle day is still in memory: %d days", len(c.days))
+	}
+	after := e.state([]string{"c"}, nil)
+	before.Spend["c"] = [2]int64{1000, 0} // today has changed
+	before.Dedupe = 0                     // and the window has passed
+	sameState(t, "after the idle day left memory", after, before)
+	// The clock steps back into the dropped day: a new day, not a rewrite.
+	e.clock.Set(t0)
+	e.one(e.ev("b", Click, tok{campaign: "c", n: 9, user: 1, cell: 0x871, price: 300, model: PricingCPC}), 300)
+	r := e.l.Stats("c", time.Time{}, time.Time{})
+	checkReport(t, r)
+	if len(r.Days) != 2 || r.Days[0].Clicks != 4 || r.Days[1].Clicks != 1 || r.Totals.SpendMicros != 1300 {
+		t.Fatalf("days %+v", r.Days)
+	}
+}

@@ -44,6 +44,7 @@ type dayState struct {
 	cells        map[uint64]*cellState
 	dirty        bool
 	dirtyCells   []*cellState
+	dropped      bool // left memory (dropIdleDay): never counted in again
 }
 
 // cellState is one (day, cell) of a campaign: its figures and its distinct
@@ -93,7 +94,7 @@ func (x *cellState) count(delta Counts, user uint64, k int, d *dayState) {
 // at local midnight; c.mu must be held.
 func (c *campaign) dayAt(now time.Time, ns int64, loc *time.Location) *dayState {
 	cur := c.cur.Load()
-	if cur != nil {
+	if cur != nil && !cur.dropped {
 		if cur.loc != loc && cur.loc.String() != loc.String() {
 			// The zone changed: the current date ends at its midnight in
 			// the new zone.
@@ -107,7 +108,14 @@ func (c *campaign) dayAt(now time.Time, ns int64, loc *time.Location) *dayState 
 	}
 	day, end := localDay(now, loc)
 	if cur != nil && day <= cur.day {
-		return cur // not reachable (now is past cur's end in loc), but days never go back
+		if !cur.dropped {
+			return cur // not reached (now is past cur's end in loc); days never go back
+		}
+		// The clock stepped back more than idleDay after cur left memory:
+		// count in the day after it rather than rewrite it.
+		day = cur.day + 1
+		_, e := dayBounds(day, loc)
+		end = e.UnixNano()
 	}
 	d := &dayState{day: day, loc: loc}
 	d.end.Store(end)

@@ -286,17 +286,24 @@ func (l *Ledger) record(ev *Event, now time.Time, ns int64) Result {
 }
 
 // Spend returns the campaign's billed spend in total and in its current
-// local day. It is two atomic loads after a map lookup: Nearby calls it for
+// local day. It is a few atomic loads after a map lookup: Nearby calls it for
 // every candidate campaign. "Current day" is the day the campaign's last
 // event was counted in, while Now is before that day's end in the zone the
-// campaign had then (a zone change takes effect at its next event).
+// campaign had then (a zone change takes effect at its next event; a day
+// loaded by Open before Terms knew the campaign learns its zone here, as
+// soon as Terms knows it).
 func (l *Ledger) Spend(campaignID string) (total, today int64) {
 	c := l.lookup(campaignID)
 	if c == nil {
 		return 0, 0
 	}
-	if d := c.cur.Load(); d != nil && l.now().UnixNano() < d.end.Load() {
-		today = d.spend.Load()
+	if d := c.cur.Load(); d != nil {
+		if !d.zoned.Load() {
+			c.learnZone(l, d)
+		}
+		if l.now().UnixNano() < d.end.Load() {
+			today = d.spend.Load()
+		}
 	}
 	// Charges add to the total before the day, so reading the day first
 	// never shows today > total.

@@ -110,14 +110,16 @@ func (l *Ledger) load(ctx context.Context) error {
 		}
 	}
 	for c, x := range latest {
-		loc := time.UTC
-		if t, ok := l.terms(c.id); ok && t.Loc != nil {
-			loc = t.Loc
+		t, known := l.terms(c.id)
+		loc := t.Loc
+		if loc == nil {
+			loc = time.UTC
 		}
 		d := &dayState{day: x.day, loc: loc, imps: x.Impressions, clicks: x.Clicks}
 		d.spend.Store(x.SpendMicros)
 		_, end := dayBounds(x.day, loc)
 		d.end.Store(end.UnixNano())
+		d.zoned.Store(known)
 		c.days = map[int32]*dayState{x.day: d}
 		c.cur.Store(d)
 	}

@@ -272,3 +272,23 @@ func TestTornFlushAfterFailedFlushes(t *testing.T) {
 	e.crash()
 	sameState(t, "after failed flushes and a torn one", e.state(persistCIDs, persistUsers), good)
 }
+
+func TestOpenBeforeTermsKnowTheCampaign(t *testing.T) {
+	// The server opens the ledger before it loads its campaigns: the day in
+	// progress learns its zone at the first Spend after Terms knows it.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	terms := Terms{DailyMicros: 1000, Loc: shanghai}
+	e := newEnv(t, time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC), map[string]Terms{"c": terms}, nil) // 18:00 in Shanghai
+	e.one(e.ev("a", Click, tok{campaign: "c", n: 1, price: 1000, model: PricingCPC}), 1000)
+	e.clock.Set(time.Date(2025, 6, 1, 17, 0, 0, 0, time.UTC)) // 01:00 the next day in Shanghai, not yet in UTC
+	delete(e.terms.m, "c")
+	e.restart()
+	e.terms.Put("c", terms)
+	if tot, today := e.l.Spend("c"); tot != 1000 || today != 0 {
+		t.Fatalf("Spend after Terms learnt the campaign: %d/%d, want 1000/0", tot, today)
+	}
+	e.one(e.ev("b", Click, tok{campaign: "c", n: 2, price: 1000, model: PricingCPC}), 1000)
+}

@@ -37,6 +37,10 @@ type dayState struct {
 	day   int32
 	end   atomic.Int64 // Unix ns: the end of the day in loc; Spend reads it
 	spend atomic.Int64
+	// zoned is false for a day loaded by Open while Terms did not know
+	// the campaign yet (the server loads its campaigns after the ledger):
+	// end is then UTC's, and the first Spend fixes it (learnZone).
+	zoned atomic.Bool
 
 	// Guarded by campaign.mu.
 	loc          *time.Location
@@ -95,13 +99,7 @@ func (x *cellState) count(delta Counts, user uint64, k int, d *dayState) {
 func (c *campaign) dayAt(now time.Time, ns int64, loc *time.Location) *dayState {
 	cur := c.cur.Load()
 	if cur != nil && !cur.dropped {
-		if cur.loc != loc && cur.loc.String() != loc.String() {
-			// The zone changed: the current date ends at its midnight in
-			// the new zone.
-			cur.loc = loc
-			_, end := dayBounds(cur.day, loc)
-			cur.end.Store(end.UnixNano())
-		}
+		cur.rezone(loc)
 		if ns < cur.end.Load() {
 			return cur
 		}
@@ -119,12 +117,42 @@ func (c *campaign) dayAt(now time.Time, ns int64, loc *time.Location) *dayState 
 	}
 	d := &dayState{day: day, loc: loc}
 	d.end.Store(end)
+	d.zoned.Store(true)
 	if c.days == nil {
 		c.days = make(map[int32]*dayState)
 	}
 	c.days[day] = d
 	c.cur.Store(d)
 	return d
+}
+
+// rezone makes loc the zone of d: if it changed, the date ends at its
+// midnight in the new zone. campaign.mu must be held.
+func (d *dayState) rezone(loc *time.Location) {
+	if d.loc != loc && d.loc.String() != loc.String() {
+		d.loc = loc
+		_, end := dayBounds(d.day, loc)
+		d.end.Store(end.UnixNano())
+	}
+	d.zoned.Store(true)
+}
+
+// learnZone gives d, loaded before Terms knew the campaign, its zone as
+// soon as Terms knows it.
+func (c *campaign) learnZone(l *Ledger, d *dayState) {
+	t, ok := l.terms(c.id)
+	if !ok {
+		return
+	}
+	loc := t.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	c.mu.Lock()
+	if !d.dropped {
+		d.rezone(loc)
+	}
+	c.mu.Unlock()
 }
 
 // localDay returns the local date of t in loc as a day number (days since

@@ -102,7 +102,7 @@ func isJSONInput(name string, data []byte) bool {
 var (
 	protojsonLineRE      = regexp.MustCompile(`\(line \d+:\d+\): `)
 	protojsonUnknownRE   = regexp.MustCompile(`unknown field "([^"]+)"`)
-	protojsonErrPrefixRE = regexp.MustCompile(`^proto:\s*`)
+	protojsonErrPrefixRE = regexp.MustCompile(`^proto:[\s\x{00a0}]*`) // protobuf-go uses a no-break space at random, to deter string matching
 )
 
 // unmarshalFile decodes a YAML or JSON document holding m, with the proto

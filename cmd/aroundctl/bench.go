@@ -209,7 +209,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	for _, p := range phases {
 		// Calls in flight when the phase ends get --timeout to finish.
 		pctx, cancel := context.WithTimeout(callCtx, p.d+e.g.timeout)
-		pr, err := runPhase(ctx, e, scrape, p.name, p.rpc, p.d, o.concurrency, p.call(pctx))
+		pr, err := runPhase(ctx, e, scrape, p.rpc, loadgen.Config{Name: p.name, Duration: p.d, Concurrency: o.concurrency, Call: p.call(pctx)})
 		cancel()
 		if pr != nil {
 			rep.Phases = append(rep.Phases, *pr)
@@ -284,17 +284,17 @@ func preflight(ctx context.Context, e *env, health []healthpb.HealthClient, near
 	return ""
 }
 
-// runPhase runs one phase between two scrapes of the server's CPU time.
-func runPhase(ctx context.Context, e *env, scrape func(context.Context) (float64, error), name, rpc string,
-	d time.Duration, concurrency int, call loadgen.CallFunc) (*phaseReport, error) {
+// runPhase runs one phase (cfg, with progress on stderr) between two
+// scrapes of the server's CPU time.
+func runPhase(ctx context.Context, e *env, scrape func(context.Context) (float64, error), rpc string, cfg loadgen.Config) (*phaseReport, error) {
 	var cpu0 float64
 	var scrapeErr error
 	if scrape != nil {
 		cpu0, scrapeErr = scrape(ctx)
 	}
-	res, err := loadgen.Run(ctx, loadgen.Config{
-		Name: name, Duration: d, Concurrency: concurrency, Call: call, Progress: e.stderr,
-	})
+	name := cfg.Name
+	cfg.Progress = e.stderr
+	res, err := loadgen.Run(ctx, cfg)
 	if res == nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func runPhase(ctx context.Context, e *env, scrape func(context.Context) (float64
 		}
 	}
 	if pr.serverCPUReason != "" && scrape != nil {
-		fmt.Fprintf(e.stderr, "aroundctl bench: warning: %s: no server CPU figure: %s\n", name, pr.serverCPUReason)
+		fmt.Fprintf(e.stderr, "aroundctl: warning: %s phase: no server CPU figure: %s\n", name, pr.serverCPUReason)
 	}
 	return pr, err
 }
@@ -422,11 +422,16 @@ func writePhase(w io.Writer, p *phaseReport) {
 	l := p.LatencyUS
 	fmt.Fprintf(w, "  latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
 		formatUS(l.P50), formatUS(l.P90), formatUS(l.P99), formatUS(l.P999), formatUS(l.Max))
+	fmt.Fprintf(w, "  CPU/call   server %s, client %s%s\n\n", p.serverCPU(), optUS(p.ClientCPUPerUS), optCores(p.ClientCPUCores))
+}
+
+// serverCPU is the server's CPU per call and cores used, or why unknown.
+func (p *phaseReport) serverCPU() string {
 	server := optUS(p.ServerCPUPerUS) + optCores(p.ServerCPUCores)
 	if p.ServerCPUPerUS == nil && p.serverCPUReason != "" {
 		server += " (" + p.serverCPUReason + ")"
 	}
-	fmt.Fprintf(w, "  CPU/call   server %s, client %s%s\n\n", server, optUS(p.ClientCPUPerUS), optCores(p.ClientCPUCores))
+	return server
 }
 
 // writeSummary prints the block meant for a README.

@@ -6,7 +6,7 @@
 //	aroundctl nearby --lat 39.93 --lng 116.45 [--category FOOD,GAMES] [--age 30 ...] [--explain]
 //	aroundctl bench --duration 30s --connections 16 --concurrency 64 [--metrics-addr 127.0.0.1:9102]
 //	aroundctl soak --duration 10m --interval 30s [--readers 16] [--writers 2] [--importers 0] [--metrics-addr 127.0.0.1:9102]
-//	aroundctl load-bench [--seed 1] [--count 1000000]
+//	aroundctl load-bench [--seed 1] [--count 1000000] [--campaigns 100000 [--concurrency 16]] [--latency-probe 200]
 //	aroundctl mini-programs import FILE [--format auto|jsonl|csv|geojson] [--batch-log N] [--dry-run]
 //	aroundctl mini-programs export [--category X] > catalog.jsonl
 //	aroundctl mini-programs get ID | list [--category X] [--page-size N] [--page-token T] [--all]
@@ -32,7 +32,7 @@
 // neither --key nor AROUNDME_KEY is set, a command falls back to the key of
 // the role it needs from demo-keys.env (AROUNDME_CLIENT_KEY for nearby and
 // bench, AROUNDME_ADMIN_KEY for load-bench and mini-programs,
-// AROUNDME_ADVERTISER_KEY for campaigns), so
+// AROUNDME_ADVERTISER_KEY for campaigns and load-bench --campaigns), so
 // `source data/demo-keys.env` is all the setup a demo needs.
 //
 // Errors are one line each on stderr with a hint where one helps (a rejected

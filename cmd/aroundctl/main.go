@@ -45,7 +45,7 @@ var commands = []command{
 	{"nearby", "find the mini-programs around a position (DiscoveryService/Nearby)", runNearby, nil},
 	{"bench", "load-test Nearby against a running server, with an empty-call baseline", runBench, nil},
 	{"soak", "run mixed traffic (Nearby + catalog writes) for minutes; report errors, p99 and server RSS over time", runSoak, nil},
-	{"load-bench", "stream the benchmark catalog into the server (CatalogService/ImportMiniPrograms)", runLoadBench, nil},
+	{"load-bench", "load the benchmark catalog (ImportMiniPrograms) and, with --campaigns, campaigns (CreateCampaign)", runLoadBench, nil},
 	{"mini-programs", "manage the mini-program catalog (CatalogService, admin key):", runMiniPrograms, miniProgramCommands},
 	{"campaigns", "manage your geofenced campaigns (CampaignService, advertiser key):", runCampaigns, campaignCommands},
 	{"keys", "manage API keys (local keys file, no server call):", runKeys, keysCommands},
@@ -166,7 +166,7 @@ func topUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "  %-*s %s\n", width, "help", "show the flags of a command ('aroundctl help nearby' = 'aroundctl nearby --help')")
 	fmt.Fprintf(w, "\n%s\n", globalFlagsHeader)
 	printFlags(w, fs, isGlobal)
-	fmt.Fprintf(w, "\nWithout --key or %s, nearby and bench use %s; load-bench and mini-programs\nuse %s; campaigns uses %s; soak uses the client and admin\nkeys, for reads and writes (as in the demo's demo-keys.env).\n", envKey, envClientKey, envAdminKey, envAdvertiserKey)
+	fmt.Fprintf(w, "\nWithout --key or %s, nearby and bench use %s; load-bench and mini-programs\nuse %s; campaigns (and load-bench --campaigns) use %s; soak uses the\nclient and admin keys, for reads and writes (as in the demo's demo-keys.env).\n", envKey, envClientKey, envAdminKey, envAdvertiserKey)
 }
 
 // parseCommand parses a command's flags (its own and the globals). It

@@ -165,7 +165,7 @@ func GenerateCampaigns(cs CampaignSpec, fn func(i int, c *pb.Campaign) error) er
 	}
 	g := newCampaignGenerator(cs)
 	for i := 0; i < cs.Campaigns; i++ {
-		if err := fn(i, g.campaign(domainCampaign, i, 0)); err != nil {
+		if err := fn(i, g.Campaign(i)); err != nil {
 			return err
 		}
 	}
@@ -187,9 +187,43 @@ func ProbeCampaigns(cs CampaignSpec, n int, radiusM float64) []*pb.Campaign {
 	g := newCampaignGenerator(cs)
 	out := make([]*pb.Campaign, 0, max(n, 0))
 	for i := range n {
-		out = append(out, g.campaign(domainProbe, i, radiusM))
+		out = append(out, g.Probe(i, radiusM))
 	}
 	return out
+}
+
+// CampaignGenerator makes the campaigns of a CampaignSpec one at a time, in
+// any order: campaign i is the same whichever generator makes it, so that
+// concurrent loaders each own one generator and split the indexes. A
+// generator is not safe for concurrent use.
+type CampaignGenerator struct {
+	cs     CampaignSpec
+	area   area
+	lo, hi float64
+	cat    *generator // the catalog's own generator, to check candidates
+	csrc   *rand.PCG  // the catalog's stream, to draw a candidate's home city
+	cr     *rand.Rand
+	src    *rand.PCG
+	r      *rand.Rand
+}
+
+// NewCampaignGenerator returns a generator of cs's campaigns, or the error
+// of cs.Validate. cs.Campaigns does not bound it.
+func NewCampaignGenerator(cs CampaignSpec) (*CampaignGenerator, error) {
+	if err := cs.Validate(); err != nil {
+		return nil, err
+	}
+	return newCampaignGenerator(cs), nil
+}
+
+// Campaign returns campaign i (>= 0) of the spec, as GenerateCampaigns
+// does: a fresh message the caller may keep or change.
+func (g *CampaignGenerator) Campaign(i int) *pb.Campaign { return g.campaign(domainCampaign, i, 0) }
+
+// Probe returns probe campaign i (>= 0), as ProbeCampaigns does, fenced by
+// one circle of radiusM (which the caller keeps in [10, 50000]).
+func (g *CampaignGenerator) Probe(i int, radiusM float64) *pb.Campaign {
+	return g.campaign(domainProbe, i, radiusM)
 }
 
 // MiniProgramID is the id of item i of every catalog: "mp-0000001" for
@@ -218,21 +252,8 @@ const (
 	holeP = 1.0 / 6
 )
 
-// campaignGenerator holds the per-CampaignSpec state; it is not safe for
-// concurrent use.
-type campaignGenerator struct {
-	cs     CampaignSpec
-	area   area
-	lo, hi float64
-	cat    *generator // the catalog's own generator, to check candidates
-	csrc   *rand.PCG  // the catalog's stream, to draw a candidate's home city
-	cr     *rand.Rand
-	src    *rand.PCG
-	r      *rand.Rand
-}
-
-func newCampaignGenerator(cs CampaignSpec) *campaignGenerator {
-	g := &campaignGenerator{cs: cs, area: newArea(cs.Catalog), cat: newGenerator(cs.Catalog),
+func newCampaignGenerator(cs CampaignSpec) *CampaignGenerator {
+	g := &CampaignGenerator{cs: cs, area: newArea(cs.Catalog), cat: newGenerator(cs.Catalog),
 		csrc: rand.NewPCG(0, 0), src: rand.NewPCG(0, 0)}
 	g.cr, g.r = rand.New(g.csrc), rand.New(g.src)
 	g.lo, g.hi = cs.radii()
@@ -241,13 +262,13 @@ func newCampaignGenerator(cs CampaignSpec) *campaignGenerator {
 
 // homeCity is the city item i of the catalog is drawn in: the first draw of
 // its stream, as generator.item makes it.
-func (g *campaignGenerator) homeCity(i int) int {
+func (g *CampaignGenerator) homeCity(i int) int {
 	reseed(g.csrc, domainCatalog, g.cs.Catalog.Seed, uint64(i))
 	return g.area.pickCity(g.cr)
 }
 
 // promote picks a visible mini-program with a place in city c.
-func (g *campaignGenerator) promote(c int) string {
+func (g *CampaignGenerator) promote(c int) string {
 	n := g.cs.Catalog.MiniPrograms
 	for range promoteTries {
 		i := g.r.IntN(n)
@@ -264,7 +285,7 @@ func (g *campaignGenerator) promote(c int) string {
 
 // campaign builds campaign i of a domain; radiusM > 0 forces one circle of
 // that radius.
-func (g *campaignGenerator) campaign(domain uint64, i int, radiusM float64) *pb.Campaign {
+func (g *CampaignGenerator) campaign(domain uint64, i int, radiusM float64) *pb.Campaign {
 	reseed(g.src, domain, g.cs.Seed, uint64(i))
 	r := g.r
 	city := g.area.pickCity(r)

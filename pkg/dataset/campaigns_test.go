@@ -54,11 +54,27 @@ func TestCampaignsDeterministic(t *testing.T) {
 			t.Fatalf("campaign %d differs between the sets of 300 and 600", i)
 		}
 	}
+	// A generator makes campaign i whatever it made before.
+	g, err := NewCampaignGenerator(BenchCampaignSpec(7, 0, smallCatalog(5000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{599, 3, 250, 3, 0} {
+		if c := g.Campaign(i); !proto.Equal(c, big[i]) {
+			t.Fatalf("generator's campaign %d differs from GenerateCampaigns'", i)
+		}
+	}
+	if _, err := NewCampaignGenerator(CampaignSpec{}); err == nil {
+		t.Fatal("NewCampaignGenerator accepted an empty spec")
+	}
 	// Probe campaigns are their own stream.
 	probes := ProbeCampaigns(cs, 50, 5000)
 	for i, p := range probes {
 		if proto.Equal(p.GetGeofence(), big[i].GetGeofence()) {
 			t.Fatalf("probe %d repeats campaign %d's fence", i, i)
+		}
+		if !proto.Equal(p, g.Probe(i, 5000)) {
+			t.Fatalf("generator's probe %d differs from ProbeCampaigns'", i)
 		}
 	}
 }

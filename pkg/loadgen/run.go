@@ -251,6 +251,12 @@ func (w *worker) loop(ctx context.Context, call CallFunc, id int, deadline time.
 			}
 			w.codes[c]++
 			w.errs.Add(1)
+			if ctx.Err() != nil {
+				// Cancelled: stop now rather than fail fast until the
+				// stop flag is set, which could use up a Total.
+				w.calls.Add(1)
+				return
+			}
 		}
 		w.calls.Add(1)
 		if timed && !t1.Before(deadline) {

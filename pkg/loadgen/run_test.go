@@ -139,6 +139,26 @@ func TestRunTotal(t *testing.T) {
 		}
 	}
 
+	// A cancelled counted phase stops at once: workers do not use up the
+	// total on calls that fail because of the cancellation.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err = Run(ctx, Config{
+		Total: 1 << 40, Concurrency: 4,
+		Call: func(ctx context.Context, _ int, seq uint64) error {
+			if seq == 50 {
+				cancel()
+			}
+			if ctx.Err() != nil {
+				return status.FromContextError(ctx.Err()).Err()
+			}
+			return nil
+		},
+	})
+	if !errors.Is(err, context.Canceled) || r.Calls > 51+2*4 {
+		t.Fatalf("cancelled counted phase: %d calls, %v", r.Calls, err)
+	}
+
 	// A duration still bounds a counted phase.
 	start := time.Now()
 	r, err = Run(context.Background(), Config{

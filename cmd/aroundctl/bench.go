@@ -45,15 +45,42 @@ a second. Calls still in flight at the end of a phase are waited for, at most
 --timeout. It stops by itself; Ctrl-C stops it early and prints what was
 measured.
 
-Load the benchmark catalog first with 'aroundctl load-bench'.
+With --sponsored-compare, the Nearby phase is run twice over the same
+requests, to measure what campaigns cost Nearby in one run:
 
-Example:
+  organic:   every request with exclude_sponsored=true (the server skips
+             the campaign path: the "no campaigns" throughput);
+  sponsored: every request with exclude_sponsored=false (campaigns
+             considered, as clients call it).
+
+On a small, noisy machine two phases run one after the other differ by
+drift alone (thermal, page cache, GC, a neighbour), so the two kinds
+alternate instead: --rounds rounds of four segments A B B A (A = organic),
+each of --duration / (2 × --rounds), so that each kind runs --duration in
+all and, within a round, both kinds sit symmetrically around its middle (a
+linear drift adds the same to both). Segment j of either kind starts at the
+same place in the request pool, so both see the same queries. Each kind is
+reported over all its segments (calls/s = its calls over its time); then
+the throughput ratio sponsored/organic (goal: >= 0.80), the ratio per round
+(its spread shows the noise), the latencies, the server CPU per call of
+each (with --metrics-addr) and, from the server's metrics, the sponsored
+fill rate over the sponsored segments
+(aroundme_campaign_sponsored_slots_total{outcome="filled"|"empty"}) and the
+eligible campaigns per request; a server without those metrics gets "n/a".
+
+Load the benchmark catalog first with 'aroundctl load-bench' (and the
+campaigns, for --sponsored-compare, with 'aroundctl load-bench --campaigns
+100000').
+
+Examples:
   aroundctl bench --duration 30s --connections 16 --concurrency 64 --metrics-addr 127.0.0.1:9102
+  aroundctl bench --sponsored-compare --duration 60s --rounds 3 --metrics-addr 127.0.0.1:9102
 `
 
 // benchOptions are the flags of bench.
 type benchOptions struct {
-	decode                   bool
+	decode, compare          bool
+	rounds                   int
 	duration, baseline       time.Duration
 	connections, concurrency int
 	metricsAddr              string
@@ -93,24 +120,27 @@ type latencyReport struct {
 
 // benchReport is the whole run.
 type benchReport struct {
-	Addr          string        `json:"addr"`
-	Connections   int           `json:"connections"`
-	Concurrency   int           `json:"concurrency"`
-	Seed          int64         `json:"seed"`
-	Queries       int           `json:"queries"`
-	RadiusM       float64       `json:"radius_m"`
-	Limit         int           `json:"limit"`
-	ClientCPUs    int           `json:"client_gomaxprocs"`
-	Phases        []phaseReport `json:"phases"`
-	NearbyToBase  *float64      `json:"nearby_to_baseline_throughput,omitempty"`
-	StartedAtUTC  string        `json:"started_at_utc"`
-	MetricsScrape string        `json:"metrics_url,omitempty"`
+	Addr          string         `json:"addr"`
+	Connections   int            `json:"connections"`
+	Concurrency   int            `json:"concurrency"`
+	Seed          int64          `json:"seed"`
+	Queries       int            `json:"queries"`
+	RadiusM       float64        `json:"radius_m"`
+	Limit         int            `json:"limit"`
+	ClientCPUs    int            `json:"client_gomaxprocs"`
+	Phases        []phaseReport  `json:"phases"`
+	NearbyToBase  *float64       `json:"nearby_to_baseline_throughput,omitempty"`
+	Compare       *compareReport `json:"sponsored_compare,omitempty"`
+	StartedAtUTC  string         `json:"started_at_utc"`
+	MetricsScrape string         `json:"metrics_url,omitempty"`
 }
 
 func runBench(ctx context.Context, e *env, args []string) int {
 	var o benchOptions
 	fs := flag.NewFlagSet("aroundctl bench", flag.ContinueOnError)
-	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the Nearby phase")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the Nearby phase (with --sponsored-compare: of each kind, over its segments)")
+	fs.BoolVar(&o.compare, "sponsored-compare", false, "run Nearby as two alternating phases, exclude_sponsored=true and false, and compare them (see above)")
+	fs.IntVar(&o.rounds, "rounds", 2, "with --sponsored-compare: rounds of A B B A segments")
 	fs.DurationVar(&o.baseline, "baseline-duration", 10*time.Second, "length of the Health/Check baseline phase, run first")
 	fs.IntVar(&o.connections, "connections", 16, "gRPC connections (HTTP/2 transports) to open")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "workers, each with one call in flight")
@@ -130,6 +160,10 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		return e.usageError("bench", "--connections and --concurrency must be >= 1")
 	case o.queries < 1:
 		return e.usageError("bench", "--queries must be >= 1")
+	case o.rounds < 1:
+		return e.usageError("bench", "--rounds must be >= 1")
+	case o.compare && o.duration/time.Duration(2*o.rounds) < time.Millisecond:
+		return e.usageError("bench", "--duration %v over %d rounds leaves segments under 1ms", o.duration, o.rounds)
 	}
 
 	reqs := benchRequests(o)
@@ -154,7 +188,12 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		health[i] = healthpb.NewHealthClient(cc)
 		discovery[i] = pb.NewDiscoveryServiceClient(cc)
 	}
-	if msg := preflight(callCtx, e, health, discovery[0], reqs[0]); msg != "" {
+	organicReqs, pre := reqs, []*pb.NearbyRequest{reqs[0]}
+	if o.compare {
+		organicReqs = excludeSponsored(reqs)
+		pre = append(pre, organicReqs[0])
+	}
+	if msg := preflight(callCtx, e, health, discovery[0], pre...); msg != "" {
 		return e.fail(msg)
 	}
 
@@ -178,8 +217,23 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stderr, "bench: %d connections to %s, %d workers; baseline %v, then Nearby %v over %s pre-built requests (seed %d)\n",
 		o.connections, e.g.addr, o.concurrency, o.baseline, o.duration, loadgen.Thousands(float64(len(reqs))), o.seed)
 
+	// Worker w starts at w·stride in the pool (after offset), so that the
+	// workers do not ask the same questions at the same time.
 	stride := uint64(max(1, len(reqs)/o.concurrency))
 	n := uint64(len(reqs))
+	nearby := func(ctx context.Context, pool []*pb.NearbyRequest, offset uint64) loadgen.CallFunc {
+		if o.decode {
+			return func(_ context.Context, w int, seq uint64) error {
+				_, err := discovery[w%len(discovery)].Nearby(ctx, pool[(offset+uint64(w)*stride+seq)%n])
+				return err
+			}
+		}
+		return func(_ context.Context, w int, seq uint64) error {
+			var resp rawResponse
+			return conns[w%len(conns)].Invoke(ctx, pb.DiscoveryService_Nearby_FullMethodName,
+				pool[(offset+uint64(w)*stride+seq)%n], &resp, grpc.ForceCodecV2(rawCodec{}))
+		}
+	}
 	hreq := &healthpb.HealthCheckRequest{}
 	phases := []struct {
 		name, rpc string
@@ -193,19 +247,13 @@ func runBench(ctx context.Context, e *env, args []string) int {
 			}
 		}},
 		{"nearby", pb.DiscoveryService_Nearby_FullMethodName[1:], o.duration, func(ctx context.Context) loadgen.CallFunc {
-			if o.decode {
-				return func(_ context.Context, w int, seq uint64) error {
-					_, err := discovery[w%len(discovery)].Nearby(ctx, reqs[(uint64(w)*stride+seq)%n])
-					return err
-				}
-			}
-			return func(_ context.Context, w int, seq uint64) error {
-				var resp rawResponse
-				return conns[w%len(conns)].Invoke(ctx, pb.DiscoveryService_Nearby_FullMethodName,
-					reqs[(uint64(w)*stride+seq)%n], &resp, grpc.ForceCodecV2(rawCodec{}))
-			}
+			return nearby(ctx, reqs, 0)
 		}},
 	}
+	if o.compare {
+		phases = phases[:1] // the Nearby phases are runCompare's
+	}
+	interrupted := false
 	for _, p := range phases {
 		// Calls in flight when the phase ends get --timeout to finish.
 		pctx, cancel := context.WithTimeout(callCtx, p.d+e.g.timeout)
@@ -222,11 +270,37 @@ func runBench(ctx context.Context, e *env, args []string) int {
 				return e.fail(err.Error())
 			}
 			fmt.Fprintln(e.stderr, "aroundctl bench: interrupted")
+			interrupted = true
 			break
 		}
 	}
-	if len(rep.Phases) == 2 && rep.Phases[0].CallsPerS > 0 {
-		r := rep.Phases[1].CallsPerS / rep.Phases[0].CallsPerS
+	if o.compare && !interrupted {
+		pools := [2][]*pb.NearbyRequest{kindOrganic: organicReqs, kindSponsored: reqs}
+		kinds, cr, err := runCompare(callCtx, e, o, murl, len(reqs), func(ctx context.Context, kind int, offset uint64) loadgen.CallFunc {
+			return nearby(ctx, pools[kind], offset)
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				return e.fail(err.Error())
+			}
+			fmt.Fprintln(e.stderr, "aroundctl bench: interrupted")
+		}
+		for _, p := range kinds {
+			p.Interrupted = err != nil
+			rep.Phases = append(rep.Phases, *p)
+			if e.g.output == outputTable {
+				writePhase(e.stdout, p)
+			}
+		}
+		rep.Compare = cr
+		if e.g.output == outputTable {
+			writeCompare(e.stdout, cr, kinds[kindOrganic], kinds[kindSponsored])
+		}
+	}
+	// The last phase is Nearby as clients call it (sponsored, in a
+	// comparison).
+	if last := len(rep.Phases) - 1; last > 0 && rep.Phases[0].CallsPerS > 0 {
+		r := rep.Phases[last].CallsPerS / rep.Phases[0].CallsPerS
 		rep.NearbyToBase = &r
 	}
 	if e.g.output != outputTable {
@@ -261,10 +335,23 @@ func benchRequests(o benchOptions) []*pb.NearbyRequest {
 	return out
 }
 
+// excludeSponsored returns copies of reqs with exclude_sponsored set.
+func excludeSponsored(reqs []*pb.NearbyRequest) []*pb.NearbyRequest {
+	out := make([]*pb.NearbyRequest, len(reqs))
+	backing := make([]pb.NearbyRequest, len(reqs))
+	for i, r := range reqs {
+		c := &backing[i]
+		c.Location, c.User, c.RadiusM, c.Limit = r.Location, r.User, r.RadiusM, r.Limit
+		c.ExcludeSponsored = true
+		out[i] = c
+	}
+	return out
+}
+
 // preflight makes one call of each kind before measuring, so that
 // connections are up and a wrong key or an unimplemented Nearby is one
 // clear message instead of a phase full of errors.
-func preflight(ctx context.Context, e *env, health []healthpb.HealthClient, nearby pb.DiscoveryServiceClient, req *pb.NearbyRequest) string {
+func preflight(ctx context.Context, e *env, health []healthpb.HealthClient, nearby pb.DiscoveryServiceClient, reqs ...*pb.NearbyRequest) string {
 	for _, h := range health {
 		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
 		resp, err := h.Check(cctx, &healthpb.HealthCheckRequest{})
@@ -276,10 +363,13 @@ func preflight(ctx context.Context, e *env, health []healthpb.HealthClient, near
 			fmt.Fprintf(e.stderr, "aroundctl bench: warning: the server's health is %v (still loading?)\n", resp.GetStatus())
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	if _, err := nearby.Nearby(cctx, req); err != nil {
-		return e.g.describeErr("Nearby", err)
+	for _, req := range reqs {
+		cctx, cancel := context.WithTimeout(ctx, e.g.timeout)
+		_, err := nearby.Nearby(cctx, req)
+		cancel()
+		if err != nil {
+			return e.g.describeErr("Nearby", err)
+		}
 	}
 	return ""
 }
@@ -455,6 +545,15 @@ func writeSummary(w io.Writer, r *benchReport) {
 	t.writeMarkdown(w)
 	if r.NearbyToBase != nil {
 		fmt.Fprintf(w, "\nNearby/baseline throughput: %.3f\n", *r.NearbyToBase)
+	}
+	if c := r.Compare; c != nil {
+		if c.ThroughputRatio != nil {
+			fmt.Fprintf(w, "sponsored/organic throughput: %.3f (goal >= %.2f; %d rounds A B B A)\n", *c.ThroughputRatio, c.GoalRatio, c.Rounds)
+		}
+		if c.Slots != nil && c.Slots.FillRate != nil {
+			fmt.Fprintf(w, "sponsored fill rate: %.1f%%\n", 100**c.Slots.FillRate)
+		}
+		fmt.Fprintln(w, "organic = Nearby with exclude_sponsored=true (no campaign path); sponsored = exclude_sponsored=false")
 	}
 	fmt.Fprintln(w, "baseline = grpc.health.v1.Health/Check over the same connections and workers; latencies are of successful calls")
 }

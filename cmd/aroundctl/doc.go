@@ -5,6 +5,7 @@
 //
 //	aroundctl nearby --lat 39.93 --lng 116.45 [--category FOOD,GAMES] [--age 30 ...] [--explain]
 //	aroundctl bench --duration 30s --connections 16 --concurrency 64 [--metrics-addr 127.0.0.1:9102]
+//	aroundctl bench --sponsored-compare [--rounds 2] [--metrics-addr 127.0.0.1:9102]
 //	aroundctl soak --duration 10m --interval 30s [--readers 16] [--writers 2] [--importers 0] [--metrics-addr 127.0.0.1:9102]
 //	aroundctl load-bench [--seed 1] [--count 1000000] [--campaigns 100000 [--concurrency 16]] [--latency-probe 200]
 //	aroundctl mini-programs import FILE [--format auto|jsonl|csv|geojson] [--batch-log N] [--dry-run]

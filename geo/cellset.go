@@ -131,7 +131,7 @@ func (cs CellSet) Validate() []Problem {
 }
 
 // ContainsDeg reports whether the position's cell at some member's
-// resolution is a member: one cgo call per distinct resolution. Undefined
+// resolution is a member: one CellOf per distinct resolution. Undefined
 // for invalid positions; unprepared sets (literals) are indexed per call.
 func (cs CellSet) ContainsDeg(latDeg, lngDeg float64) bool {
 	m := cs.byRes

@@ -148,7 +148,7 @@ func (c *Covering) Lookup() CoveringLookup {
 }
 
 // Locate returns Interior if the position is in an Interior cell, Boundary if
-// it is only in Boundary cells, Outside if in none. One cgo call per
+// it is only in Boundary cells, Outside if in none. One CellOf per
 // resolution. Undefined for invalid positions.
 func (l CoveringLookup) Locate(latDeg, lngDeg float64) CellState {
 	best := Outside

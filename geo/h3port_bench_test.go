@@ -1,0 +1,37 @@
+package geo
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	h3 "github.com/uber/h3-go/v4"
+)
+
+// BenchmarkLatLngToCell compares H3's latLngToCell through cgo with the Go
+// port (CellOf) on the same random positions, at the places resolution
+// and at the finest.
+func BenchmarkLatLngToCell(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pts := make([][2]float64, 1024)
+	for i := range pts {
+		pts[i] = [2]float64{math.Asin(2*rng.Float64()-1) * 180 / math.Pi, 360*rng.Float64() - 180}
+	}
+	var sink uint64
+	for _, res := range []int{PlaceCellRes, h3MaxRes} {
+		b.Run("cgo/res="+strconv.Itoa(res), func(b *testing.B) {
+			for i := range b.N {
+				p := pts[i%len(pts)]
+				sink += uint64(h3.LatLngToCell(h3.LatLng{Lat: p[0], Lng: p[1]}, res))
+			}
+		})
+		b.Run("go/res="+strconv.Itoa(res), func(b *testing.B) {
+			for i := range b.N {
+				p := pts[i%len(pts)]
+				sink += latLngToCellGo(p[0], p[1], res)
+			}
+		})
+	}
+	_ = sink
+}

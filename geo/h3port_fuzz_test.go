@@ -1,0 +1,29 @@
+package geo
+
+import (
+	"math"
+	"testing"
+
+	h3 "github.com/uber/h3-go/v4"
+)
+
+// FuzzLatLngToCell compares latLngToCellGo with H3's C latLngToCell on
+// any input: equal cells for every position and resolution (0 for the
+// inputs the C rejects: NaN, infinities, res outside 0–15), and never a
+// panic.
+func FuzzLatLngToCell(f *testing.F) {
+	f.Add(37.775938728915946, -122.41795063018799, uint8(9))
+	f.Add(90.0, 180.0, uint8(15))
+	f.Add(-89.9999, -179.9999999, uint8(0))
+	f.Add(h3FaceCenterGeo[3][0]*180/math.Pi, h3FaceCenterGeo[3][1]*180/math.Pi, uint8(14))
+	f.Add(58.2876, -10.5334, uint8(11)) // near a pentagon
+	f.Add(math.NaN(), 0.0, uint8(5))
+	f.Add(12.0, 34.0, uint8(16))
+	f.Fuzz(func(t *testing.T, lat, lng float64, res uint8) {
+		r := int(res)
+		want := uint64(h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, r))
+		if got := latLngToCellGo(lat, lng, r); got != want {
+			t.Fatalf("latLngToCellGo(%v, %v, %d) = %#x, H3 says %#x", lat, lng, r, got, want)
+		}
+	})
+}

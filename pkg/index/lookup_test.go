@@ -112,9 +112,7 @@ func TestItemConcurrent(t *testing.T) {
 	var deleted atomic.Int64 // pool[:deleted] are gone
 	var wg sync.WaitGroup
 	for r := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rr := rand.New(rand.NewPCG(uint64(r), 1))
 			for deleted.Load() < int64(len(pool)) {
 				d := int(deleted.Load())
@@ -128,7 +126,7 @@ func TestItemConcurrent(t *testing.T) {
 					_ = ix.Item(pool[d+rr.IntN(len(pool)-d)].Id) // present, or being deleted
 				}
 			}
-		}()
+		})
 	}
 	for i := 0; i < len(pool); i += 7 {
 		j := min(i+7, len(pool))

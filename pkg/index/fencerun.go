@@ -1,0 +1,465 @@
+package index
+
+import (
+	"cmp"
+	"slices"
+	"unsafe"
+
+	"github.com/aroundme/aroundme/geo"
+)
+
+// numRes is the number of H3 resolutions (0–15).
+const numRes = 16
+
+// maxShapesPerFence bounds the shapes of one geofence so that a hit's sort
+// key (see fenceHit) holds the shape index.
+const maxShapesPerFence = 1 << 22
+
+// cellCode is an H3 cell of a known resolution reduced to the bits that vary
+// between such cells — base cell (7 bits) then one 3-bit digit per
+// resolution — which orders the codes of a resolution as the cells and
+// fits in 31 bits up to resolution 8 and 52 bits at 15.
+func cellCode(cell uint64, res int) uint64 {
+	return (cell & (1<<52 - 1)) >> (3 * (15 - res))
+}
+
+// wellFormed reports whether cell is laid out as an H3 cell of resolution
+// res (mode 1, reserved bits clear, the digits past res all 7), which makes
+// cellCode one-to-one on such cells. Membership being geographic, a
+// covering cell that is not is in no position's cell and matches nothing;
+// the index drops it rather than let its code alias a real cell's. (geo's
+// polygon covering emits such cells near the poles, harmlessly.)
+func wellFormed(cell uint64, res int) bool {
+	if res < 0 || res >= numRes || cell>>56 != 0x08 || geo.CellResolution(cell) != res {
+		return false
+	}
+	unused := uint64(1)<<(3*(15-res)) - 1
+	return cell&unused == 0o777777777777777&unused
+}
+
+// codeBits is the number of significant bits of a cellCode at res.
+func codeBits(res int) int { return 7 + 3*res }
+
+// cellTable is one resolution of one run: a sorted set of cell codes, each
+// with its postings (see posting). It is three flat arrays and a
+// short directory instead of a map or a slice per cell, so that tens of
+// millions of postings cost 4 bytes each plus 8 per distinct cell, hold no
+// pointers for the collector to trace, and are found by binary search.
+//
+// A code is split in a high and a low 32-bit half: keys holds the low
+// halves, grouped by high half in the directory (his, hiAt). Codes are
+// below 2^31 up to resolution 8, and at finer resolutions the cells of a
+// few cities share a handful of high halves, so the directory stays tiny.
+type cellTable struct {
+	his  []uint32 // distinct high halves, ascending
+	hiAt []uint32 // len(his)+1: group g is keys[hiAt[g]:hiAt[g+1]]
+	keys []uint32 // low halves, ascending within a group
+	at   []uint32 // len(keys)+1: key i's postings are vals[at[i]:at[i+1]]
+	vals []uint32 // postings
+}
+
+// A posting is a uint32: the shape's number in its run <<2 | postSimple |
+// postInterior. The flags let a lookup settle the common case — an Interior
+// cell of a one-shape fence — from the posting alone.
+const (
+	postInterior = 1 << iota // the cell is Interior to the shape
+	postSimple               // the fence has one include shape and no exclude
+	postShift    = 2
+)
+
+// find returns the postings of a code (empty if absent).
+func (t *cellTable) find(code uint64) []uint32 {
+	g := 0
+	if h := uint32(code >> 32); len(t.his) != 1 || t.his[0] != h {
+		var ok bool
+		if g, ok = slices.BinarySearch(t.his, h); !ok {
+			return nil
+		}
+	}
+	lo, hi := int(t.hiAt[g]), int(t.hiAt[g+1])
+	l := uint32(code)
+	for lo < hi { // first key ≥ l
+		m := int(uint(lo+hi) >> 1)
+		if t.keys[m] < l {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == int(t.hiAt[g+1]) || t.keys[lo] != l {
+		return nil
+	}
+	return t.vals[t.at[lo]:t.at[lo+1]]
+}
+
+// bytes is the memory the table holds.
+func (t *cellTable) bytes() int64 {
+	return 4 * int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals))
+}
+
+// tableBuilder appends keys in ascending code order.
+type tableBuilder struct{ t cellTable }
+
+// key starts the postings of code at vals[start:].
+func (b *tableBuilder) key(code uint64, start int) {
+	t := &b.t
+	if h := uint32(code >> 32); len(t.his) == 0 || t.his[len(t.his)-1] != h {
+		t.his = append(t.his, h)
+		t.hiAt = append(t.hiAt, uint32(len(t.keys)))
+	}
+	t.keys = append(t.keys, uint32(code))
+	t.at = append(t.at, uint32(start))
+}
+
+// finish closes the arrays; nil when the table is empty.
+func (b *tableBuilder) finish() *cellTable {
+	t := &b.t
+	if len(t.keys) == 0 {
+		return nil
+	}
+	t.hiAt = append(t.hiAt, uint32(len(t.keys)))
+	t.at = append(t.at, uint32(len(t.vals)))
+	// Merges size the arrays for the worst case; give back real slack.
+	if cap(t.vals)-len(t.vals) > len(t.vals)/8 {
+		t.vals = slices.Clip(slices.Clone(t.vals))
+	}
+	if cap(t.keys)-len(t.keys) > len(t.keys)/8 {
+		t.keys, t.at = slices.Clone(t.keys), slices.Clone(t.at)
+	}
+	return t
+}
+
+// tableFromSorted builds a table from postings sorted by code; vals becomes
+// the table's own.
+func tableFromSorted(codes []uint64, vals []uint32) *cellTable {
+	distinct := 0
+	for i := range codes {
+		if i == 0 || codes[i] != codes[i-1] {
+			distinct++
+		}
+	}
+	b := tableBuilder{cellTable{keys: make([]uint32, 0, distinct), at: make([]uint32, 0, distinct+1), vals: vals}}
+	for i := range codes {
+		if i == 0 || codes[i] != codes[i-1] {
+			b.key(codes[i], i)
+		}
+	}
+	return b.finish()
+}
+
+// shapeRef is what a posting's shape number stands for.
+type shapeRef struct {
+	rec   *fenceRec
+	shape geo.Shape // rec's shape, here for the exact test
+	idx   int32     // into rec.Geofence.Include, or Exclude when excl
+	excl  bool
+}
+
+// shapesOf returns the range of the run's shapes that belong to rec (runs
+// number shapes in ID order); empty if none.
+func (r *fenceRun) shapesOf(rec *fenceRec) (lo, hi int) {
+	lo, _ = slices.BinarySearchFunc(r.shapes, rec, func(s shapeRef, t *fenceRec) int { return compareRecs(s.rec, t) })
+	for lo < len(r.shapes) && r.shapes[lo].rec != rec && compareRecs(r.shapes[lo].rec, rec) == 0 {
+		lo++ // an older version of the id, gone
+	}
+	hi = lo
+	for hi < len(r.shapes) && r.shapes[hi].rec == rec {
+		hi++
+	}
+	return lo, hi
+}
+
+// fenceRun is an immutable set of postings for some fences: a table per
+// resolution and the shapes the postings refer to. A snapshot is a stack
+// of runs (see Fences).
+type fenceRun struct {
+	tabs   [numRes]*cellTable
+	shapes []shapeRef
+	cells  int // postings
+	keys   int // distinct cells, over resolutions
+	bytes  int64
+}
+
+func (r *fenceRun) finish() *fenceRun {
+	r.cells, r.keys, r.bytes = 0, 0, int64(cap(r.shapes))*int64(unsafe.Sizeof(shapeRef{}))
+	for _, t := range r.tabs {
+		if t != nil {
+			r.cells += len(t.vals)
+			r.keys += len(t.keys)
+			r.bytes += t.bytes()
+		}
+	}
+	return r
+}
+
+// postings are the cell entries of one resolution being collected, with
+// shape numbers local to their runPart.
+type postings struct {
+	codes []uint64
+	vals  []uint32
+}
+
+// runPart is the postings of a batch of fences, built by one goroutine;
+// parts are joined into a run by buildRun.
+type runPart struct {
+	ps     [numRes]postings
+	shapes []shapeRef
+}
+
+// add appends a fence's covering to the part and counts its postings.
+func (p *runPart) add(rec *fenceRec, gc *geo.GeofenceCovering) {
+	list := func(cs []*geo.Covering, shapes []geo.Shape, excl bool) {
+		for i, c := range cs {
+			s := uint32(len(p.shapes)) << postShift
+			if rec.simple {
+				s |= postSimple
+			}
+			p.shapes = append(p.shapes, shapeRef{rec: rec, shape: shapes[i], idx: int32(i), excl: excl})
+			for _, cc := range c.Cells {
+				if !wellFormed(cc.Cell, cc.Res) {
+					continue
+				}
+				v := s
+				if cc.Interior {
+					v |= postInterior
+				}
+				ps := &p.ps[cc.Res]
+				ps.codes = append(ps.codes, cellCode(cc.Cell, cc.Res))
+				ps.vals = append(ps.vals, v)
+				rec.cells++
+			}
+		}
+	}
+	list(gc.Include, rec.Geofence.Include, false)
+	list(gc.Exclude, rec.Geofence.Exclude, true)
+}
+
+// buildRun joins parts into a run, numbering their shapes in part order;
+// nil when there are no postings. workers bounds the resolutions sorted at
+// once (memory: each sort holds two copies of its postings).
+func buildRun(parts []*runPart, workers int) *fenceRun {
+	r := &fenceRun{}
+	offs := make([]uint32, len(parts))
+	n := 0
+	for i, p := range parts {
+		offs[i] = uint32(len(r.shapes)) << postShift
+		r.shapes = append(r.shapes, p.shapes...)
+		for res := range p.ps {
+			n += len(p.ps[res].codes)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	parallel(numRes, workers, func(res int) {
+		segs := make([]segment, 0, len(parts))
+		for i, p := range parts {
+			if ps := &p.ps[res]; len(ps.codes) > 0 {
+				segs = append(segs, segment{ps.codes, ps.vals, offs[i]})
+			}
+		}
+		if len(segs) == 0 {
+			return
+		}
+		codes, vals := sortSegments(segs, codeBits(res))
+		for i := range parts {
+			parts[i].ps[res] = postings{} // let the collector have them
+		}
+		r.tabs[res] = tableFromSorted(codes, vals)
+	})
+	return r.finish()
+}
+
+// mergeRuns merges runs into one, dropping the postings of fences that are
+// gone (rec.gone set: they are filtered from every snapshot that will see
+// the result). Shapes are renumbered in ID order, as every run numbers
+// them (see Locate); the postings of a cell keep run order.
+func mergeRuns(in []*fenceRun) *fenceRun {
+	type from struct{ run, shape int32 }
+	var live []from
+	for i, r := range in {
+		for s, ref := range r.shapes {
+			if ref.rec.gone.Load() == 0 {
+				live = append(live, from{int32(i), int32(s)})
+			}
+		}
+	}
+	// A record's shapes are consecutive in its run: a stable sort by record
+	// keeps them together and in order.
+	slices.SortStableFunc(live, func(a, b from) int {
+		return compareRecs(in[a.run].shapes[a.shape].rec, in[b.run].shapes[b.shape].rec)
+	})
+	out := &fenceRun{shapes: make([]shapeRef, len(live))}
+	remap := make([][]int32, len(in))
+	for i, r := range in {
+		remap[i] = make([]int32, len(r.shapes))
+		for s := range remap[i] {
+			remap[i][s] = -1
+		}
+	}
+	for n, l := range live {
+		out.shapes[n] = in[l.run].shapes[l.shape]
+		remap[l.run][l.shape] = int32(n) << postShift
+	}
+	its := make([]tableIter, 0, len(in))
+	for res := range numRes {
+		its = its[:0]
+		nk, nv := 0, 0
+		for i, r := range in {
+			if t := r.tabs[res]; t != nil {
+				its = append(its, tableIter{t: t, remap: remap[i]})
+				nk += len(t.keys)
+				nv += len(t.vals)
+			}
+		}
+		if len(its) == 0 {
+			continue
+		}
+		b := tableBuilder{cellTable{keys: make([]uint32, 0, nk), at: make([]uint32, 0, nk+1), vals: make([]uint32, 0, nv)}}
+		for {
+			code, found := uint64(0), false
+			for k := range its {
+				if it := &its[k]; !it.done() && (!found || it.code() < code) {
+					code, found = it.code(), true
+				}
+			}
+			if !found {
+				break
+			}
+			start := len(b.t.vals)
+			for k := range its {
+				if it := &its[k]; !it.done() && it.code() == code {
+					for _, v := range it.postings() {
+						if s := it.remap[v>>postShift]; s >= 0 {
+							b.t.vals = append(b.t.vals, uint32(s)|v&(1<<postShift-1))
+						}
+					}
+					it.next()
+				}
+			}
+			if len(b.t.vals) > start {
+				b.key(code, start)
+			}
+		}
+		out.tabs[res] = b.finish()
+	}
+	if out.finish().cells == 0 {
+		return nil
+	}
+	return out
+}
+
+// tableIter walks a table in code order.
+type tableIter struct {
+	t     *cellTable
+	g, i  int
+	remap []int32
+}
+
+func (it *tableIter) done() bool { return it.i == len(it.t.keys) }
+
+func (it *tableIter) code() uint64 {
+	return uint64(it.t.his[it.g])<<32 | uint64(it.t.keys[it.i])
+}
+
+func (it *tableIter) postings() []uint32 { return it.t.vals[it.t.at[it.i]:it.t.at[it.i+1]] }
+
+func (it *tableIter) next() {
+	it.i++
+	for it.g < len(it.t.his) && it.i >= int(it.t.hiAt[it.g+1]) {
+		it.g++
+	}
+}
+
+// segment is a slice of postings to sort, whose values get add added.
+type segment struct {
+	codes []uint64
+	vals  []uint32
+	add   uint32
+}
+
+// sortSegments concatenates the segments sorted by code, stably: postings
+// of equal codes keep segment order. Large inputs are sorted by LSD radix
+// over the codes' significant bits (a few passes of up to 12 bits, reading
+// the segments in place on the first pass) — several times faster than a
+// comparison sort on the tens of millions of postings of a Load.
+func sortSegments(segs []segment, bits int) ([]uint64, []uint32) {
+	n := 0
+	for _, s := range segs {
+		n += len(s.codes)
+	}
+	codes, vals := make([]uint64, n), make([]uint32, n)
+	if n < 4096 {
+		type pv struct {
+			c uint64
+			v uint32
+			i int
+		}
+		tmp := make([]pv, 0, n)
+		for _, s := range segs {
+			for i, c := range s.codes {
+				tmp = append(tmp, pv{c, s.vals[i] + s.add, len(tmp)})
+			}
+		}
+		slices.SortFunc(tmp, func(a, b pv) int {
+			if c := cmp.Compare(a.c, b.c); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		for i, p := range tmp {
+			codes[i], vals[i] = p.c, p.v
+		}
+		return codes, vals
+	}
+	passes := max(1, (bits+11)/12)
+	width := (bits + passes - 1) / passes
+	mask := uint64(1)<<width - 1
+	count := make([]int, 1<<width)
+	// First pass: from the segments into (codes, vals).
+	for _, s := range segs {
+		for _, c := range s.codes {
+			count[c&mask]++
+		}
+	}
+	prefix(count)
+	for _, s := range segs {
+		for i, c := range s.codes {
+			d := c & mask
+			codes[count[d]], vals[count[d]] = c, s.vals[i]+s.add
+			count[d]++
+		}
+	}
+	var codes2 []uint64
+	var vals2 []uint32
+	for p := 1; p < passes; p++ {
+		shift := uint(p * width)
+		clear(count)
+		for _, c := range codes {
+			count[c>>shift&mask]++
+		}
+		if slices.Contains(count, n) {
+			continue // one bucket: already in order
+		}
+		prefix(count)
+		if codes2 == nil {
+			codes2, vals2 = make([]uint64, n), make([]uint32, n)
+		}
+		for i, c := range codes {
+			d := c >> shift & mask
+			codes2[count[d]], vals2[count[d]] = c, vals[i]
+			count[d]++
+		}
+		codes, codes2, vals, vals2 = codes2, codes, vals2, vals
+	}
+	return codes, vals
+}
+
+// prefix turns counts into starting offsets.
+func prefix(count []int) {
+	sum := 0
+	for i, c := range count {
+		count[i] = sum
+		sum += c
+	}
+}

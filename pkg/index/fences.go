@@ -1,0 +1,538 @@
+package index
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aroundme/aroundme/geo"
+)
+
+// Fence is one campaign in the covering index.
+type Fence struct {
+	ID       string       // campaign id (unique key)
+	Geofence geo.Geofence // for exact tests of boundary cells
+	// Covering is Geofence.Cover(policy)'s result; Apply and Load compute it
+	// when both Include and Exclude are nil. The index does not keep it
+	// (its tables hold the cells, ~4 bytes each instead of 24).
+	Covering geo.GeofenceCovering
+	Value    any // opaque payload for the caller (the server keeps its decoded campaign here)
+}
+
+// FenceStats describe a FenceSnapshot, for metrics.
+type FenceStats struct {
+	Fences    int
+	Cells     int // stored cell entries (postings), DeadCells included
+	DeadCells int // entries of removed or replaced fences not yet merged away
+	Keys      int // distinct cells stored, summed over runs and resolutions
+	Runs      int
+	// Resolutions is the number of distinct resolutions in use: the cgo
+	// calls (geo.CellOf) one Locate makes.
+	Resolutions int
+	Bytes       int64 // estimated memory of the cell tables and their shape lists
+	BuiltAt     time.Time
+}
+
+// Fences is the covering index of campaign geofences: which campaigns'
+// areas contain a position. It has the places index's discipline: readers
+// take the current *FenceSnapshot with one atomic load and never block;
+// writers are serialised and publish the next immutable snapshot before
+// Apply or Load returns, so a write acknowledged afterwards is seen by the
+// next lookup.
+//
+// Layout. Each shape of each fence is covered by H3 cells of mixed
+// resolutions, marked Interior or Boundary (geo.Covering). A run stores
+// every (cell, shape) pair as a posting in flat sorted arrays, one table
+// per resolution (cellTable): the distinct cells of the resolution, sorted,
+// each with its uint32 postings (shape number, and flags: Interior, and
+// whether the fence is one include shape and nothing else); a shape number
+// indexes the run's shape list (fence, include or exclude, shape index),
+// numbered in fence ID order. Why not a map[cell][]entry: 100,000
+// city-sized campaigns make ~31 million postings (~310 cells each under
+// the default policy), and a map with a slice per cell costs ~50 bytes a
+// posting and millions of objects for the collector to trace; the arrays
+// cost 4 bytes a posting plus 8 per distinct cell (campaigns overlap, so
+// cells repeat: ~6.2 bytes a posting in all, under 200 MB for 100k), hold
+// no pointers, and are searched by binary search.
+//
+// Lookup. The point's cell is computed once per resolution in use (one cgo
+// call each) and each table of that resolution is probed once, so the cost
+// grows with the resolutions and the hits, not with the number of
+// campaigns. An Interior include posting puts the point inside that shape;
+// a Boundary one needs the shape's exact test, which is made only for fences
+// with an include hit; an Interior exclude posting excludes the point, a
+// Boundary one is tested exactly. See Locate for how hundreds of hits are
+// turned into a list sorted by ID without a sort.
+//
+// Updates. Sorted arrays cannot take an insertion without a copy, and
+// copying hundreds of megabytes per campaign write is out of the question,
+// so a snapshot is a stack of immutable runs, log-structured: a write adds
+// a small run with the postings of the fences it writes, and the postings
+// of the fences it replaces or removes stay where they are, marked in the
+// snapshot's bitmap of dead shapes for their run (see level) and skipped at
+// lookup. When the newest run reaches 1/mergeRatio of the one below, the
+// two are merged (dropping dead postings), which keeps run sizes geometric:
+// a few runs, each posting copied O(log n) times over its life, and a
+// one-fence write costs its covering plus a merge of small runs. Merges of
+// more than bgMergeCells postings (the big runs at the bottom) run in a
+// background goroutine that publishes the merged run in place of its
+// inputs when it is done; writes go on meanwhile, merging among the runs
+// above. When dead postings exceed a quarter of all, everything is merged.
+type Fences struct {
+	cur    atomic.Pointer[FenceSnapshot]
+	policy geo.CoverPolicy
+	seq    atomic.Uint64 // numbers fence records in creation order
+
+	mu      sync.Mutex  // serialises writers
+	merging []*fenceRun // runs being merged in the background; nil if none
+	bg      sync.WaitGroup
+	merges  [2]int // merges done in the foreground, background (f.mu held)
+
+	// Tunables, fixed at construction (tests lower them).
+	mergeRatio   int
+	bgMergeCells int
+	workers      int
+}
+
+// Merge policy defaults (see Fences).
+const (
+	defaultMergeRatio   = 8
+	defaultBgMergeCells = 1 << 18
+)
+
+// FenceSnapshot is an immutable state of the covering index; any number of
+// goroutines may use it while the next is built.
+type FenceSnapshot struct {
+	gen  uint64
+	runs []level // oldest and largest first
+	res  []int   // resolutions with a table in some run, ascending
+	// The shapes of all runs, numbered in run order: run i's shape j has
+	// slot slotOff[i]+j; slotOff[len(runs)] is the number of slots.
+	slotOff []int
+	slots   int
+	ids     idTable[*fenceRec]
+	stats   FenceStats
+}
+
+// level is a run as a snapshot sees it: the run, and which of its shapes
+// belong to fences this snapshot no longer has. A write that removes or
+// replaces fences copies the bitmaps of the runs holding them (a bit per
+// shape: 12 KB for 100k) instead of touching the runs, and a lookup skips
+// their postings without reading the records.
+type level struct {
+	*fenceRun
+	dead []uint64 // nil when none
+}
+
+func (l *level) isDead(shape uint32) bool {
+	return l.dead != nil && l.dead[shape>>6]&(1<<(shape&63)) != 0
+}
+
+// killShapes marks the shapes of gone records dead in the levels, copying
+// each level's bitmap once.
+func killShapes(levels []level, gone []*fenceRec) {
+	copied := make([]bool, len(levels))
+	for _, rec := range gone {
+		for i := range levels {
+			lv := &levels[i]
+			lo, hi := lv.shapesOf(rec)
+			if lo == hi {
+				continue
+			}
+			if !copied[i] {
+				d := make([]uint64, (len(lv.shapes)+63)>>6)
+				copy(d, lv.dead)
+				lv.dead, copied[i] = d, true
+			}
+			for s := lo; s < hi; s++ {
+				lv.dead[s>>6] |= 1 << (s & 63)
+			}
+			break
+		}
+	}
+}
+
+// fenceRec is the index's copy of a Fence (without its covering) and the
+// record its postings point to. Records are shared by snapshots; gone is
+// their only mutable field, written once by the writer.
+type fenceRec struct {
+	Fence
+	seq uint64 // unique, increasing: groups a lookup's hits
+	// gone is the generation of the first snapshot without the record (0:
+	// none yet). Merges drop records that are gone; lookups go by the
+	// snapshot's dead bitmaps instead (see level).
+	gone  atomic.Uint64
+	cells int // its postings
+	// simple: one include shape and no exclude, the usual campaign, which a
+	// lookup decides hit by hit without grouping its hits.
+	simple bool
+	order  [2]uint64 // the first 16 bytes of ID, big-endian: sorts results
+}
+
+// idOrder returns the first 16 bytes of id as two big-endian words, zero
+// padded: where they differ they order ids as strings do, which settles
+// almost every comparison of a Locate's sort by ID in two integer compares.
+func idOrder(id string) (o [2]uint64) {
+	for i := 0; i < 16 && i < len(id); i++ {
+		o[i/8] |= uint64(id[i]) << (56 - 8*(i%8))
+	}
+	return o
+}
+
+// compareRecs orders records by ID.
+func compareRecs(a, b *fenceRec) int {
+	if a.order != b.order {
+		if a.order[0] != b.order[0] {
+			return cmp.Compare(a.order[0], b.order[0])
+		}
+		return cmp.Compare(a.order[1], b.order[1])
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// NewFences returns an empty index; policy covers fences that come without
+// a covering.
+func NewFences(policy geo.CoverPolicy) *Fences {
+	f := &Fences{policy: policy, mergeRatio: defaultMergeRatio, bgMergeCells: defaultBgMergeCells, workers: runtime.GOMAXPROCS(0)}
+	f.cur.Store(&FenceSnapshot{gen: 1, stats: FenceStats{BuiltAt: time.Now()}})
+	return f
+}
+
+// Snapshot returns the current snapshot: one atomic load, never blocks.
+func (f *Fences) Snapshot() *FenceSnapshot { return f.cur.Load() }
+
+// Load replaces the whole index with all (start-up): coverings missing from
+// the fences are computed in parallel, and one run is built by sorting
+// rather than by merging. Of fences with the same ID the last wins. On an
+// error nothing changes.
+func (f *Fences) Load(all []*Fence) error {
+	recs, run, err := f.prepare(all, f.workers)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var levels []level
+	if run != nil {
+		levels = append(levels, level{fenceRun: run})
+	}
+	f.publish(f.cur.Load(), levels, newIDTable(ids, recs), 0)
+	return nil
+}
+
+// Apply removes the fences with the ids in removes (unknown ids are
+// ignored), then upserts (replacing by ID; of the same ID the last wins),
+// and publishes the result before it returns. Coverings missing from the
+// upserts are computed before the writer lock is taken. On an error
+// nothing changes.
+func (f *Fences) Apply(upserts []*Fence, removes []string) error {
+	if len(upserts) == 0 && len(removes) == 0 {
+		return nil
+	}
+	recs, run, err := f.prepare(upserts, f.workers)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	base := f.cur.Load()
+	gen := base.gen + 1
+	dead := base.stats.DeadCells
+	ids := make([]string, 0, len(removes)+len(recs))
+	vals := make([]*fenceRec, 0, len(removes)+len(recs))
+	var gone []*fenceRec
+	write := func(id string, rec *fenceRec) {
+		if old, ok := base.ids.get(id); ok && old.gone.Load() == 0 {
+			old.gone.Store(gen)
+			dead += old.cells
+			gone = append(gone, old)
+		}
+		ids, vals = append(ids, id), append(vals, rec)
+	}
+	for _, id := range removes {
+		write(id, nil)
+	}
+	for _, r := range recs {
+		write(r.ID, r)
+	}
+	levels := slices.Clone(base.runs)
+	killShapes(levels, gone)
+	if run != nil {
+		levels = append(levels, level{fenceRun: run})
+	}
+	f.publish(base, levels, base.ids.with(ids, func(i int) (*fenceRec, bool) { return vals[i], vals[i] == nil }), dead)
+	return nil
+}
+
+// publish compacts runs and stores the snapshot that follows base (f.mu
+// held).
+func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRec], dead int) {
+	runs, dead = f.compact(runs, dead)
+	s := &FenceSnapshot{gen: base.gen + 1, runs: runs, ids: ids, slotOff: make([]int, 0, len(runs)+1)}
+	var inUse [numRes]bool
+	for _, r := range runs {
+		s.slotOff = append(s.slotOff, s.slots)
+		s.slots += len(r.shapes)
+		for res, t := range r.tabs {
+			inUse[res] = inUse[res] || t != nil
+		}
+		s.stats.Cells += r.cells
+		s.stats.Keys += r.keys
+		s.stats.Bytes += r.bytes + 8*int64(len(r.dead))
+	}
+	s.slotOff = append(s.slotOff, s.slots)
+	for res, ok := range inUse {
+		if ok {
+			s.res = append(s.res, res)
+		}
+	}
+	s.stats.Fences, s.stats.DeadCells, s.stats.Runs = ids.len(), dead, len(runs)
+	s.stats.Resolutions, s.stats.BuiltAt = len(s.res), time.Now()
+	f.cur.Store(s)
+}
+
+// compact merges runs as the policy asks (see Fences), synchronously for
+// small merges, and returns the runs and dead postings that remain (f.mu
+// held).
+func (f *Fences) compact(runs []level, dead int) ([]level, int) {
+	for {
+		// Runs a background merge is folding are left alone: only those
+		// after them are considered.
+		first := 0
+		if f.merging != nil {
+			last := f.merging[len(f.merging)-1]
+			first = 1 + slices.IndexFunc(runs, func(l level) bool { return l.fenceRun == last })
+		}
+		n, total := len(runs), 0
+		for _, r := range runs {
+			total += r.cells
+		}
+		lo := -1
+		switch {
+		case first == 0 && n > 0 && dead*4 > total:
+			lo = 0
+		case n-first >= 2 && runs[n-1].cells*f.mergeRatio >= runs[n-2].cells:
+			lo = n - 2
+		}
+		if lo < 0 {
+			return runs, dead
+		}
+		in := make([]*fenceRun, 0, n-lo)
+		cells := 0
+		for _, r := range runs[lo:] {
+			in, cells = append(in, r.fenceRun), cells+r.cells
+		}
+		if cells > f.bgMergeCells {
+			if f.merging == nil {
+				f.mergeInBackground(in)
+			}
+			return runs, dead
+		}
+		out := mergeRuns(in) // drops every gone record: no dead shapes
+		f.merges[0]++
+		runs = runs[:lo:lo]
+		if out != nil {
+			runs = append(runs, level{fenceRun: out})
+			cells -= out.cells
+		}
+		dead -= cells
+		if lo == 0 {
+			dead = 0 // every gone record's postings were in the runs merged
+		}
+	}
+}
+
+// mergeInBackground merges in (consecutive runs of the current snapshot)
+// in a goroutine and then, if they are still there, publishes a snapshot
+// with the merged run in their place (f.mu held).
+func (f *Fences) mergeInBackground(in []*fenceRun) {
+	f.merging = in
+	f.bg.Add(1)
+	go func() {
+		defer f.bg.Done()
+		out := mergeRuns(in)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.merging = nil
+		f.merges[1]++
+		base := f.cur.Load()
+		i := slices.IndexFunc(base.runs, func(l level) bool { return l.fenceRun == in[0] })
+		if i < 0 || i+len(in) > len(base.runs) {
+			return // a Load replaced them
+		}
+		dropped := 0
+		for k, r := range in {
+			if base.runs[i+k].fenceRun != r {
+				return
+			}
+			dropped += r.cells
+		}
+		runs := slices.Clone(base.runs[:i])
+		if out != nil {
+			// Records removed while it merged are still in it.
+			lv := level{fenceRun: out}
+			for s, ref := range out.shapes {
+				if ref.rec.gone.Load() != 0 {
+					if lv.dead == nil {
+						lv.dead = make([]uint64, (len(out.shapes)+63)>>6)
+					}
+					lv.dead[s>>6] |= 1 << (s & 63)
+				}
+			}
+			runs = append(runs, lv)
+			dropped -= out.cells
+		}
+		runs = append(runs, base.runs[i+len(in):]...)
+		f.publish(base, runs, base.ids, base.stats.DeadCells-dropped)
+	}()
+}
+
+// waitMerges waits for background merges (tests).
+func (f *Fences) waitMerges() { f.bg.Wait() }
+
+// prepare copies and checks the fences, covers those without a covering,
+// and builds their run (nil when they have no cells) — all before the
+// writer lock. Of fences with the same ID the last is kept.
+func (f *Fences) prepare(fs []*Fence, workers int) ([]*fenceRec, *fenceRun, error) {
+	last := make(map[string]int, len(fs))
+	for i, fe := range fs {
+		if fe == nil {
+			return nil, nil, fmt.Errorf("index: fence %d is nil", i)
+		}
+		last[fe.ID] = i
+	}
+	// Records in ID order (a run numbers shapes in ID order, see Locate),
+	// each with its covering.
+	type pending struct {
+		rec *fenceRec
+		cov *geo.GeofenceCovering
+	}
+	ps := make([]pending, 0, len(last))
+	for i, fe := range fs {
+		if last[fe.ID] != i {
+			continue
+		}
+		if err := checkFence(fe); err != nil {
+			return nil, nil, fmt.Errorf("index: fence %q: %w", fe.ID, err)
+		}
+		rec := &fenceRec{Fence: *fe, seq: f.seq.Add(1), simple: len(fe.Geofence.Include) == 1 && len(fe.Geofence.Exclude) == 0, order: idOrder(fe.ID)}
+		rec.Covering = geo.GeofenceCovering{}
+		ps = append(ps, pending{rec, &fe.Covering})
+	}
+	slices.SortFunc(ps, func(a, b pending) int { return compareRecs(a.rec, b.rec) })
+	recs := make([]*fenceRec, len(ps))
+	covs := make([]*geo.GeofenceCovering, len(ps))
+	for i, p := range ps {
+		recs[i], covs[i] = p.rec, p.cov
+	}
+	const chunk = 64
+	parts := make([]*runPart, (len(recs)+chunk-1)/chunk)
+	errs := make([]error, len(parts))
+	parallel(len(parts), workers, func(c int) {
+		p := &runPart{}
+		for i := c * chunk; i < min(len(recs), (c+1)*chunk); i++ {
+			gc, rec := covs[i], recs[i]
+			if gc.Include == nil && gc.Exclude == nil {
+				cov, err := rec.Geofence.Cover(f.policy)
+				if err != nil {
+					errs[c] = fmt.Errorf("index: fence %q: %w", rec.ID, err)
+					return
+				}
+				gc = &cov
+			} else if err := checkCovering(&rec.Geofence, gc); err != nil {
+				errs[c] = fmt.Errorf("index: fence %q: %w", rec.ID, err)
+				return
+			}
+			p.add(rec, gc)
+		}
+		parts[c] = p
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	cells := 0
+	for _, r := range recs {
+		cells += r.cells
+	}
+	if cells < 1<<16 {
+		workers = 1 // not worth the goroutines
+	}
+	return recs, buildRun(parts, workers), nil
+}
+
+func checkFence(fe *Fence) error {
+	if fe.ID == "" {
+		return errors.New("empty id")
+	}
+	g := fe.Geofence
+	if len(g.Include) >= maxShapesPerFence || len(g.Exclude) >= maxShapesPerFence {
+		return fmt.Errorf("more than %d shapes", maxShapesPerFence-1)
+	}
+	for _, list := range [][]geo.Shape{g.Include, g.Exclude} {
+		for _, s := range list {
+			if s == nil {
+				return errors.New("nil shape")
+			}
+		}
+	}
+	return nil
+}
+
+// checkCovering checks that a given covering has one covering per shape.
+// (Its cells are not checked against the shapes: that would cost what
+// covering costs. Cells that are not H3 cells of their resolution are
+// dropped, see wellFormed.)
+func checkCovering(g *geo.Geofence, gc *geo.GeofenceCovering) error {
+	if len(gc.Include) != len(g.Include) || len(gc.Exclude) != len(g.Exclude) {
+		return fmt.Errorf("covering has %d+%d shapes, geofence %d+%d", len(gc.Include), len(gc.Exclude), len(g.Include), len(g.Exclude))
+	}
+	if slices.Contains(gc.Include, nil) || slices.Contains(gc.Exclude, nil) {
+		return errors.New("nil covering")
+	}
+	return nil
+}
+
+// parallel calls fn(0..n-1) on up to workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Stats returns the snapshot's sizes.
+func (s *FenceSnapshot) Stats() FenceStats { return s.stats }
+
+// Generation numbers snapshots in publication order.
+func (s *FenceSnapshot) Generation() uint64 { return s.gen }
+
+// Fence returns the fence with the id (the index's copy: no Covering), or
+// nil. Fences returned by a snapshot are shared: treat them as read-only.
+func (s *FenceSnapshot) Fence(id string) *Fence {
+	if r, ok := s.ids.get(id); ok {
+		return &r.Fence
+	}
+	return nil
+}

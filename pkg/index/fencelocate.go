@@ -48,8 +48,8 @@ func (sc *locateScratch) mark(slot int) {
 // ordered by ID. Nothing is found at an invalid position. Scratch is
 // pooled: it allocates only to grow dst.
 //
-// It makes one cgo call per resolution in use (Stats().Resolutions) and one
-// probe per table of that resolution. Exact shape tests are made only where
+// It makes one geo.CellOf call per resolution in use (Stats().Resolutions)
+// and one probe per table of that resolution. Exact shape tests are made only where
 // the point falls in Boundary cells, and only for fences with an include
 // hit. Hits are handled in two ways:
 //   - A fence of one include shape and no exclude — the usual campaign —

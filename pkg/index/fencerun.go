@@ -206,6 +206,34 @@ type runPart struct {
 	shapes []shapeRef
 }
 
+// newRunPart collects the postings of fences (sorted by ID) from their
+// coverings, into arrays sized exactly: at a Load they are most of the
+// memory in use.
+func newRunPart(recs []*fenceRec, gcs []*geo.GeofenceCovering) *runPart {
+	var n [numRes]int
+	for _, gc := range gcs {
+		for _, list := range [][]*geo.Covering{gc.Include, gc.Exclude} {
+			for _, c := range list {
+				for _, cc := range c.Cells {
+					if cc.Res >= 0 && cc.Res < numRes {
+						n[cc.Res]++
+					}
+				}
+			}
+		}
+	}
+	p := &runPart{}
+	for res, k := range n {
+		if k > 0 {
+			p.ps[res] = postings{make([]uint64, 0, k), make([]uint32, 0, k)}
+		}
+	}
+	for i, rec := range recs {
+		p.add(rec, gcs[i])
+	}
+	return p
+}
+
 // add appends a fence's covering to the part and counts its postings.
 func (p *runPart) add(rec *fenceRec, gc *geo.GeofenceCovering) {
 	list := func(cs []*geo.Covering, shapes []geo.Shape, excl bool) {
@@ -261,10 +289,10 @@ func buildRun(parts []*runPart, workers int) *fenceRun {
 		if len(segs) == 0 {
 			return
 		}
-		codes, vals := sortSegments(segs, codeBits(res))
 		for i := range parts {
-			parts[i].ps[res] = postings{} // let the collector have them
+			parts[i].ps[res] = postings{} // segs holds them; sortSegments lets go
 		}
+		codes, vals := sortSegments(segs, codeBits(res))
 		r.tabs[res] = tableFromSorted(codes, vals)
 	})
 	return r.finish()
@@ -382,7 +410,9 @@ type segment struct {
 // of equal codes keep segment order. Large inputs are sorted by LSD radix
 // over the codes' significant bits (a few passes of up to 12 bits, reading
 // the segments in place on the first pass) — several times faster than a
-// comparison sort on the tens of millions of postings of a Load.
+// comparison sort on the tens of millions of postings of a Load. It drops
+// its references to the segments (clearing segs) once it has read them, so
+// that their memory can serve the second buffer.
 func sortSegments(segs []segment, bits int) ([]uint64, []uint32) {
 	n := 0
 	for _, s := range segs {
@@ -430,6 +460,7 @@ func sortSegments(segs []segment, bits int) ([]uint64, []uint32) {
 			count[d]++
 		}
 	}
+	clear(segs)
 	var codes2 []uint64
 	var vals2 []uint32
 	for p := 1; p < passes; p++ {

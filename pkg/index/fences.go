@@ -32,8 +32,8 @@ type FenceStats struct {
 	DeadCells int // entries of removed or replaced fences not yet merged away
 	Keys      int // distinct cells stored, summed over runs and resolutions
 	Runs      int
-	// Resolutions is the number of distinct resolutions in use: the cgo
-	// calls (geo.CellOf) one Locate makes.
+	// Resolutions is the number of distinct resolutions in use: the
+	// geo.CellOf calls one Locate makes.
 	Resolutions int
 	Bytes       int64 // estimated memory of the cell tables and their shape lists
 	BuiltAt     time.Time
@@ -61,8 +61,8 @@ type FenceStats struct {
 // cells repeat: ~6.2 bytes a posting in all, under 200 MB for 100k), hold
 // no pointers, and are searched by binary search.
 //
-// Lookup. The point's cell is computed once per resolution in use (one cgo
-// call each) and each table of that resolution is probed once, so the cost
+// Lookup. The point's cell is computed once per resolution in use (one
+// geo.CellOf each) and each table of that resolution is probed once, so the cost
 // grows with the resolutions and the hits, not with the number of
 // campaigns. An Interior include posting puts the point inside that shape;
 // a Boundary one needs the shape's exact test, which is made only for fences
@@ -439,23 +439,24 @@ func (f *Fences) prepare(fs []*Fence, workers int) ([]*fenceRec, *fenceRun, erro
 	parts := make([]*runPart, (len(recs)+chunk-1)/chunk)
 	errs := make([]error, len(parts))
 	parallel(len(parts), workers, func(c int) {
-		p := &runPart{}
-		for i := c * chunk; i < min(len(recs), (c+1)*chunk); i++ {
-			gc, rec := covs[i], recs[i]
+		lo, hi := c*chunk, min(len(recs), (c+1)*chunk)
+		gcs := covs[lo:hi:hi] // the chunk's own: computed coverings replace nil ones
+		for i, gc := range gcs {
+			rec := recs[lo+i]
 			if gc.Include == nil && gc.Exclude == nil {
 				cov, err := rec.Geofence.Cover(f.policy)
 				if err != nil {
 					errs[c] = fmt.Errorf("index: fence %q: %w", rec.ID, err)
 					return
 				}
-				gc = &cov
+				gcs[i] = &cov
 			} else if err := checkCovering(&rec.Geofence, gc); err != nil {
 				errs[c] = fmt.Errorf("index: fence %q: %w", rec.ID, err)
 				return
 			}
-			p.add(rec, gc)
 		}
-		parts[c] = p
+		parts[c] = newRunPart(recs[lo:hi], gcs)
+		clear(gcs) // computed coverings are garbage now
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ var (
 // Covering them takes minutes (~2.7 ms of cgo-heavy work each), so the
 // coverings are cached in a file in the temporary directory, checked
 // against fresh coverings of a sample, and rebuilt if they differ.
-func benchFences(b *testing.B) []*Fence {
+func benchFences(b testing.TB) []*Fence {
 	if testing.Short() {
 		b.Skip("covers 100k campaigns (minutes on first run)")
 	}
@@ -176,7 +177,7 @@ var (
 )
 
 // benchFenceIndex is the 100k-campaign index, loaded once and only read.
-func benchFenceIndex(b *testing.B) *Fences {
+func benchFenceIndex(b testing.TB) *Fences {
 	fs := benchFences(b)
 	benchIndexOnce.Do(func() {
 		benchFenceIx = NewFences(geo.CoverPolicy{})
@@ -337,4 +338,35 @@ func procStatusKB(field string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// TestFenceResident measures what the 100k-campaign index keeps resident
+// once its input is gone: it loads the index, drops the benchmark's
+// fences and their coverings, and reports the heap in use and the
+// process's resident set. It needs a process of its own, so it runs only
+// when asked: AROUNDME_FENCE_RSS=1 go test -run TestFenceResident ./pkg/index
+func TestFenceResident(t *testing.T) {
+	if os.Getenv("AROUNDME_FENCE_RSS") == "" {
+		t.Skip("set AROUNDME_FENCE_RSS=1 (and run it alone)")
+	}
+	fs := benchFences(t)
+	runtime.GC()
+	before, _ := procStatusKB("VmRSS")
+	start := time.Now()
+	f := NewFences(geo.CoverPolicy{})
+	if err := f.Load(fs); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	peak, _ := procStatusKB("VmHWM")
+	benchFenceList, fs = nil, nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	rss, _ := procStatusKB("VmRSS")
+	st := f.Snapshot().Stats()
+	t.Logf("%d fences, %d cells: Load %v; tables %.1f MB (Stats.Bytes), heap in use %.1f MB, RSS %.1f MB; with the input: %.1f MB before Load, peak %.1f MB",
+		st.Fences, st.Cells, took, float64(st.Bytes)/1e6, float64(m.HeapInuse)/1e6, float64(rss)/1e3, float64(before)/1e3, float64(peak)/1e3)
+	runtime.KeepAlive(f)
 }

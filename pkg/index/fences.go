@@ -103,7 +103,7 @@ type Fences struct {
 // Merge policy defaults (see Fences).
 const (
 	defaultMergeRatio   = 8
-	defaultBgMergeCells = 1 << 18
+	defaultBgMergeCells = 1 << 16
 )
 
 // FenceSnapshot is an immutable state of the covering index; any number of

@@ -189,23 +189,24 @@ func benchFenceIndex(b testing.TB) *Fences {
 }
 
 // BenchmarkFenceLocate looks positions up among 100k campaigns: at the
-// city centres themselves (within 50 m; each in several hundred campaigns)
-// and at random positions round the cities (σ 8 km, most in a few). It
-// reports hits/op and the p50/p99 latency besides ns/op.
+// city centres themselves (within 50 m; each in several hundred campaigns),
+// at random positions round the cities (σ 8 km), and 60 km out (in no
+// campaign: the cost of the probes alone). It reports hits/op and the
+// p50/p99 latency besides ns/op.
 func BenchmarkFenceLocate(b *testing.B) {
 	f := benchFenceIndex(b)
 	s := f.Snapshot()
 	b.Logf("index: %+v; coverings ready in %v", s.Stats(), benchCoverTime)
 	for _, where := range []struct {
-		name   string
-		sigmaM float64
-	}{{"centre", 50}, {"random", benchSigmaM}} {
+		name            string
+		offsetM, sigmaM float64
+	}{{"centre", 0, 50}, {"random", 0, benchSigmaM}, {"outside", 60000, 1000}} {
 		b.Run(where.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(5, 5))
 			pts := make([][2]float64, 4096)
 			for i := range pts {
 				c := benchCities[i%len(benchCities)]
-				d := where.sigmaM * math.Sqrt(-2*math.Log(1-rng.Float64()))
+				d := where.offsetM + where.sigmaM*math.Sqrt(-2*math.Log(1-rng.Float64()))
 				pts[i][0], pts[i][1] = destDeg(c[0], c[1], d, rng.Float64()*2*math.Pi)
 			}
 			lat := make([]time.Duration, 0, b.N)

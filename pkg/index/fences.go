@@ -82,15 +82,16 @@ type FenceStats struct {
 // one-fence write costs its covering plus a merge of small runs. Merges of
 // more than bgMergeCells postings (the big runs at the bottom) run in a
 // background goroutine that publishes the merged run in place of its
-// inputs when it is done; writes go on meanwhile, merging among the runs
-// above. When dead postings exceed a quarter of all, everything is merged.
+// inputs when it is done; writes go on meanwhile, and so do other merges
+// of other runs. When dead postings exceed a quarter of all, everything is
+// merged.
 type Fences struct {
 	cur    atomic.Pointer[FenceSnapshot]
 	policy geo.CoverPolicy
 	seq    atomic.Uint64 // numbers fence records in creation order
 
-	mu      sync.Mutex  // serialises writers
-	merging []*fenceRun // runs being merged in the background; nil if none
+	mu      sync.Mutex         // serialises writers
+	merging map[*fenceRun]bool // runs being merged in the background
 	bg      sync.WaitGroup
 	merges  [2]int // merges done in the foreground, background (f.mu held)
 
@@ -199,7 +200,7 @@ func compareRecs(a, b *fenceRec) int {
 // NewFences returns an empty index; policy covers fences that come without
 // a covering.
 func NewFences(policy geo.CoverPolicy) *Fences {
-	f := &Fences{policy: policy, mergeRatio: defaultMergeRatio, bgMergeCells: defaultBgMergeCells, workers: runtime.GOMAXPROCS(0)}
+	f := &Fences{policy: policy, merging: map[*fenceRun]bool{}, mergeRatio: defaultMergeRatio, bgMergeCells: defaultBgMergeCells, workers: runtime.GOMAXPROCS(0)}
 	f.cur.Store(&FenceSnapshot{gen: 1, stats: FenceStats{BuiltAt: time.Now()}})
 	return f
 }
@@ -306,47 +307,46 @@ func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRe
 // held).
 func (f *Fences) compact(runs []level, dead int) ([]level, int) {
 	for {
-		// Runs a background merge is folding are left alone: only those
-		// after them are considered.
-		first := 0
-		if f.merging != nil {
-			last := f.merging[len(f.merging)-1]
-			first = 1 + slices.IndexFunc(runs, func(l level) bool { return l.fenceRun == last })
-		}
 		n, total := len(runs), 0
 		for _, r := range runs {
 			total += r.cells
 		}
-		lo := -1
-		switch {
-		case first == 0 && n > 0 && dead*4 > total:
-			lo = 0
-		case n-first >= 2 && runs[n-1].cells*f.mergeRatio >= runs[n-2].cells:
-			lo = n - 2
+		// Everything when a quarter is dead; else the newest pair of
+		// neighbours out of the geometric order (the smallest merge that
+		// restores it). Runs merging in the background are left alone.
+		lo, hi := -1, -1
+		if len(f.merging) == 0 && n > 0 && dead*4 > total {
+			lo, hi = 0, n
+		} else {
+			for i := n - 2; i >= 0; i-- {
+				if runs[i+1].cells*f.mergeRatio >= runs[i].cells && !f.merging[runs[i].fenceRun] && !f.merging[runs[i+1].fenceRun] {
+					lo, hi = i, i+2
+					break
+				}
+			}
 		}
 		if lo < 0 {
 			return runs, dead
 		}
-		in := make([]*fenceRun, 0, n-lo)
+		in := make([]*fenceRun, 0, hi-lo)
 		cells := 0
-		for _, r := range runs[lo:] {
+		for _, r := range runs[lo:hi] {
 			in, cells = append(in, r.fenceRun), cells+r.cells
 		}
 		if cells > f.bgMergeCells {
-			if f.merging == nil {
-				f.mergeInBackground(in)
-			}
-			return runs, dead
+			f.mergeInBackground(in)
+			continue
 		}
 		out := mergeRuns(in) // drops every gone record: no dead shapes
 		f.merges[0]++
-		runs = runs[:lo:lo]
+		merged := slices.Clone(runs[:lo])
 		if out != nil {
-			runs = append(runs, level{fenceRun: out})
+			merged = append(merged, level{fenceRun: out})
 			cells -= out.cells
 		}
+		runs = append(merged, runs[hi:]...)
 		dead -= cells
-		if lo == 0 {
+		if lo == 0 && hi == n {
 			dead = 0 // every gone record's postings were in the runs merged
 		}
 	}
@@ -356,14 +356,16 @@ func (f *Fences) compact(runs []level, dead int) ([]level, int) {
 // in a goroutine and then, if they are still there, publishes a snapshot
 // with the merged run in their place (f.mu held).
 func (f *Fences) mergeInBackground(in []*fenceRun) {
-	f.merging = in
-	f.bg.Add(1)
-	go func() {
-		defer f.bg.Done()
+	for _, r := range in {
+		f.merging[r] = true
+	}
+	f.bg.Go(func() {
 		out := mergeRuns(in)
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.merging = nil
+		for _, r := range in {
+			delete(f.merging, r)
+		}
 		f.merges[1]++
 		base := f.cur.Load()
 		i := slices.IndexFunc(base.runs, func(l level) bool { return l.fenceRun == in[0] })
@@ -394,7 +396,7 @@ func (f *Fences) mergeInBackground(in []*fenceRun) {
 		}
 		runs = append(runs, base.runs[i+len(in):]...)
 		f.publish(base, runs, base.ids, base.stats.DeadCells-dropped)
-	}()
+	})
 }
 
 // waitMerges waits for background merges (tests).

@@ -371,3 +371,76 @@ func TestFenceResident(t *testing.T) {
 		st.Fences, st.Cells, took, float64(st.Bytes)/1e6, float64(m.HeapInuse)/1e6, float64(rss)/1e3, float64(before)/1e3, float64(peak)/1e3)
 	runtime.KeepAlive(f)
 }
+
+// TestFenceSoak writes 20,000 times into the 100k-campaign index — new
+// campaigns, replacements and removals, one per Apply, as fast as it can,
+// so that merges of every size run in the foreground and the background —
+// and then checks Locate against an index loaded from the final state. It
+// logs the write latencies and the run counts. Opt-in (it covers 100k
+// campaigns on the first run): AROUNDME_FENCE_SOAK=1.
+func TestFenceSoak(t *testing.T) {
+	if os.Getenv("AROUNDME_FENCE_SOAK") == "" {
+		t.Skip("set AROUNDME_FENCE_SOAK=1")
+	}
+	fs := benchFences(t)
+	f := NewFences(geo.CoverPolicy{})
+	if err := f.Load(fs); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	state := map[string]*Fence{}
+	for _, fe := range fs {
+		state[fe.ID] = fe
+	}
+	maxRuns := 0
+	lat := make([]time.Duration, 0, 20000)
+	for i := range cap(lat) {
+		src := fs[rng.IntN(len(fs))] // geometry and covering to reuse
+		var ups []*Fence
+		var rms []string
+		id := fs[rng.IntN(len(fs))].ID
+		switch rng.IntN(4) {
+		case 0, 1:
+			id = fmt.Sprintf("new-%06d", i)
+			fallthrough
+		case 2:
+			ups = append(ups, &Fence{ID: id, Geofence: src.Geofence, Covering: src.Covering})
+			state[id] = ups[0]
+		case 3:
+			rms = append(rms, id)
+			delete(state, id)
+		}
+		t0 := time.Now()
+		if err := f.Apply(ups, rms); err != nil {
+			t.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		maxRuns = max(maxRuns, f.Snapshot().Stats().Runs)
+	}
+	st := f.Snapshot().Stats()
+	f.waitMerges()
+	f.mu.Lock()
+	merges := f.merges
+	f.mu.Unlock()
+	slices.Sort(lat)
+	t.Logf("writes: p50 %v p99 %v p99.9 %v max %v; runs at most %d; merges %v (foreground, background)",
+		lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)*999/1000], lat[len(lat)-1], maxRuns, merges)
+	t.Logf("at the end: %+v; after the background merges: %+v", st, f.Snapshot().Stats())
+
+	all := make([]*Fence, 0, len(state))
+	for _, fe := range state {
+		all = append(all, fe)
+	}
+	g := NewFences(geo.CoverPolicy{})
+	if err := g.Load(all); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5000 {
+		c := benchCities[i%len(benchCities)]
+		la, ln := destDeg(c[0], c[1], 2*benchSigmaM*rng.Float64(), rng.Float64()*2*math.Pi)
+		a, b := f.Snapshot().Locate(la, ln, nil), g.Snapshot().Locate(la, ln, nil)
+		if !slices.EqualFunc(a, b, func(x, y *Fence) bool { return x.ID == y.ID }) {
+			t.Fatalf("at %v,%v: %d fences after the writes, %d loaded", la, ln, len(a), len(b))
+		}
+	}
+}

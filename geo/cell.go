@@ -1,7 +1,5 @@
 package geo
 
-import h3 "github.com/uber/h3-go/v4"
-
 // H3 index bit layout (https://h3geo.org/docs/core-library/h3Indexing): bits
 // 52-55 hold the resolution and, below the 7-bit base cell, fifteen 3-bit
 // digits, digit r for resolution r; digits finer than the cell's resolution
@@ -31,7 +29,56 @@ func CellParent(cell uint64, res int) uint64 {
 	return out
 }
 
-// ValidCell reports whether cell is a valid H3 cell index (one cgo call).
+// ValidCell reports whether cell is a valid H3 cell index. It is H3's
+// isValidCell in Go, on the bits, without a cgo call: decoding the stored
+// coverings of 100,000 campaigns checks 30 million cells at start-up
+// (TestValidCellMatchesH3 compares it with H3's on valid, mutated and
+// random indexes).
 func ValidCell(cell uint64) bool {
-	return cell <= 1<<63-1 && h3.Cell(int64(cell)).IsValid()
+	const (
+		modeCell      = 1
+		numBaseCells  = 122
+		centerDigit   = 0
+		kAxesDigit    = 1
+		invalidDigit  = 7
+		baseCellShift = 45
+	)
+	if cell>>63 != 0 || (cell>>59)&0xf != modeCell || (cell>>56)&0x7 != 0 {
+		return false
+	}
+	base := int((cell >> baseCellShift) & 0x7f)
+	if base >= numBaseCells {
+		return false
+	}
+	res := CellResolution(cell)
+	digit := func(r int) uint64 { return (cell >> ((h3MaxRes - r) * h3DigitBits)) & 7 }
+	first := true
+	for r := 1; r <= res; r++ {
+		d := digit(r)
+		if first && d != centerDigit {
+			first = false
+			if pentagonBaseCell(base) && d == kAxesDigit {
+				return false // the deleted subsequence of a pentagon
+			}
+		}
+		if d == invalidDigit {
+			return false
+		}
+	}
+	for r := res + 1; r <= h3MaxRes; r++ {
+		if digit(r) != invalidDigit {
+			return false
+		}
+	}
+	return true
+}
+
+// pentagonBaseCell reports whether an H3 base cell is one of the twelve
+// pentagons.
+func pentagonBaseCell(b int) bool {
+	switch b {
+	case 4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117:
+		return true
+	}
+	return false
 }

@@ -49,9 +49,10 @@ func (t Tenant) owns(c *v1.Campaign) bool {
 type Change struct {
 	ID  string
 	New *v1.Campaign
-	// Covering is the geofence's covering when this write computed it (a
-	// create, or an update that changed the fence), so that the covering
-	// index does not compute it again; nil when the fence is unchanged.
+	// Covering is the geofence's covering: computed by this write (a
+	// create, or an update that changed the fence) or decoded from the
+	// record (nil only for an old record that carries none), so that the
+	// covering index does not compute it again.
 	Covering *geo.GeofenceCovering
 }
 
@@ -389,6 +390,8 @@ func (s *Store) Update(ctx context.Context, t Tenant, in *v1.Campaign, paths []s
 		cov := rec.cov
 		if gc != nil {
 			cov = encodeCovering(gc)
+		} else {
+			gc = DecodeCovering(cov)
 		}
 		return []Change{{ID: next.GetId(), New: next, Covering: gc}}, put(tx, next, cov)
 	})
@@ -454,7 +457,7 @@ func (s *Store) SetState(ctx context.Context, t Tenant, id string, a Action) (*v
 		cur.State = want
 		cur.Version++
 		cur.UpdateTime = timestamppb.New(s.now())
-		return []Change{{ID: id, New: cur}}, put(tx, cur, rec.cov)
+		return []Change{{ID: id, New: cur, Covering: DecodeCovering(rec.cov)}}, put(tx, cur, rec.cov)
 	})
 	if err != nil {
 		return nil, err

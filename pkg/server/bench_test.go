@@ -40,7 +40,7 @@ func benchDiscovery(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 		})
 		ix := index.New(w, nil)
 		ix.Load(ch)
-		benchSvc, _ = newDiscoveryService(ix, []byte("0123456789abcdef0123456789abcdef"), time.Hour, time.Now, prometheus.NewRegistry())
+		benchSvc, _ = newDiscoveryService(ix, nil, []byte("0123456789abcdef0123456789abcdef"), time.Hour, time.Now, prometheus.NewRegistry())
 		for _, q := range dataset.Queries(spec, 2, 10000) {
 			benchReqs = append(benchReqs, &v1.NearbyRequest{Location: q.Location, User: q.User, RadiusM: 2000, Limit: 20})
 		}

@@ -14,12 +14,14 @@ import (
 
 const campaignTokenPurpose = "ListCampaigns"
 
-// campaignService implements CampaignService's management RPCs over the
-// campaign store; the serving-side RPCs are still pending (pending.go).
+// campaignService implements CampaignService: the management RPCs over the
+// campaign store here, stats, reach and diagnosis in serving.go.
 type campaignService struct {
 	v1.UnimplementedCampaignServiceServer
-	camps  *campaign.Store
-	tokens *pagetoken.Codec
+	camps    *campaign.Store
+	tokens   *pagetoken.Codec
+	sp       *sponsors
+	userHash func(userID string) uint64 // the discovery service's, so a diagnosis sees the user's frequency counts
 }
 
 // tenant is whose campaigns the caller may see, from its credentials: the

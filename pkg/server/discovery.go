@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/config"
 	"github.com/aroundme/aroundme/pkg/eventtoken"
 	"github.com/aroundme/aroundme/pkg/index"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
@@ -31,13 +33,13 @@ import (
 const nearbyTokenPurpose = "Nearby"
 
 // newDiscoveryService returns the service; key is the server secret.
-func newDiscoveryService(ix *index.Index, key []byte, ttl time.Duration, now func() time.Time, reg prometheus.Registerer) (*discoveryService, error) {
+func newDiscoveryService(ix *index.Index, sp *sponsors, key []byte, ttl time.Duration, now func() time.Time, reg prometheus.Registerer) (*discoveryService, error) {
 	signer, err := eventtoken.NewSigner(key)
 	if err != nil {
 		return nil, err
 	}
 	s := &discoveryService{ix: ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
-		tokenTTL: ttl, now: now, metrics: newNearbyMetrics(reg)}
+		tokenTTL: ttl, now: now, metrics: newNearbyMetrics(reg), sp: sp}
 	s.userMACs.New = func() any { return hmac.New(sha256.New, s.userSalt) }
 	return s, nil
 }
@@ -45,14 +47,16 @@ func newDiscoveryService(ix *index.Index, key []byte, ttl time.Duration, now fun
 // discoveryService implements DiscoveryService over the index.
 type discoveryService struct {
 	v1.UnimplementedDiscoveryServiceServer
-	ix       *index.Index
-	pages    *pagetoken.Codec
-	events   *eventtoken.Signer
-	userSalt []byte
-	userMACs sync.Pool // of hmac.New(sha256.New, userSalt): keyed once, reset per use
-	tokenTTL time.Duration
-	now      func() time.Time
-	metrics  *nearbyMetrics
+	ix        *index.Index
+	pages     *pagetoken.Codec
+	events    *eventtoken.Signer
+	userSalt  []byte
+	userMACs  sync.Pool // of hmac.New(sha256.New, userSalt): keyed once, reset per use
+	tokenTTL  time.Duration
+	now       func() time.Time
+	metrics   *nearbyMetrics
+	sp        *sponsors // nil = no sponsored results (tests of organic ranking alone)
+	maxEvents int       // events per ReportEvents call
 }
 
 // Nearby answers "mini-programs around me": the request was validated by the
@@ -73,42 +77,83 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		q.Limit = validate.DefaultLimit
 	}
 	fp := fingerprint(req, q.RadiusM)
-	var after index.Cursor
+	var cur cursor
 	if tok := req.GetPageToken(); tok != "" {
 		c, err := s.decodeCursor(tok, fp)
 		if err != nil {
 			return nil, err
 		}
-		after = c
-		q.After = &after
+		cur = c
+		q.After = &cur.Cursor
 	}
 	limit := q.Limit
-	q.Limit++ // one more, to know whether a next page exists
+	now := s.now()
+	if t := req.GetTime(); t != nil {
+		now = t.AsTime()
+	}
+	userHash := s.userHash(req.GetUser().GetUserId())
+
+	// Sponsored slots are sold on the first page only; the mini-programs
+	// they promote are left out of the organic results of every page (the
+	// cursor carries them), so none appears twice in a result set.
+	var spons []sponsored
+	spp := sponsoredBufs.Get().(*[]sponsored)
+	defer func() { clear(*spp); *spp = (*spp)[:0]; sponsoredBufs.Put(spp) }()
+	if s.sp != nil && req.GetPageToken() == "" {
+		if slots := s.usableSlots(limit, req.GetExcludeSponsored()); slots > 0 {
+			spons = s.sp.pick(&q, userHash, now, slots, (*spp)[:0])
+			s.sp.metrics.observeSlots(slots, len(spons))
+			w := s.ix.Weights()
+			for i := range spons {
+				h := &spons[i].hit
+				h.Score = h.Item.Static + w.DistanceTerm(h.DistanceM)
+				cur.Excluded = append(cur.Excluded, h.Item.ID)
+			}
+			*spp = spons
+		}
+	}
+	organic := limit - len(spons)
+	q.Limit = organic + 1 + len(cur.Excluded) // one more, to know whether a next page exists
 
 	snap := s.ix.Snapshot()
 	hitsp := hitBufs.Get().(*[]index.Hit)
 	defer func() { *hitsp = (*hitsp)[:0]; hitBufs.Put(hitsp) }()
 	hits, st := snap.Search(&q, (*hitsp)[:0])
 	*hitsp = hits
-	s.metrics.observe(st, min(len(hits), limit))
+	if s.sp != nil && req.GetPageToken() == "" {
+		s.sp.reach.Observe(st.Cell) // the request's coarse cell, for EstimateReach
+	}
+	if len(cur.Excluded) > 0 {
+		hits = slices.DeleteFunc(hits, func(h index.Hit) bool { return slices.Contains(cur.Excluded, h.Item.ID) })
+	}
+	s.metrics.observe(st, min(len(hits), organic)+len(spons))
 
 	next := ""
-	if len(hits) > limit {
-		last := hits[limit-1]
-		next = s.encodeCursor(fp, last.Score, last.Item.ID)
-		hits = hits[:limit]
+	if len(hits) > organic {
+		after := index.Cursor{Score: math.Inf(1)} // nothing organic shown yet: the next page starts at the top
+		if organic > 0 {
+			last := hits[organic-1]
+			after = index.Cursor{Score: last.Score, ID: last.Item.ID}
+		}
+		next = s.encodeCursor(fp, cursor{Cursor: after, Excluded: cur.Excluded})
+		hits = hits[:organic]
 	}
 	resp := &v1.NearbyResponse{}
-	if len(hits) == 0 {
+	if len(hits)+len(spons) == 0 {
 		resp.NextPageToken = next
 		return resp, nil
 	}
-	now := s.now()
 	claims := eventtoken.Claims{
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.tokenTTL),
-		UserHash:  s.userHash(req.GetUser().GetUserId()),
+		UserHash:  userHash,
 		Cell:      st.Cell,
+	}
+	if t := req.GetTime(); t != nil {
+		// Tokens live on the server's clock: a request's own time drives
+		// schedules, never how long its tokens may be redeemed.
+		claims.IssuedAt = s.now()
+		claims.ExpiresAt = claims.IssuedAt.Add(s.tokenTTL)
 	}
 	binary.LittleEndian.PutUint64(claims.Nonce[:], rand.Uint64())
 
@@ -117,26 +162,41 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	defer wireScratch.Put(sc)
 	sc.tokens = sc.tokens[:0]
 	sc.results = sc.results[:0]
-	ends := sc.ends[:0]
 	for i := range hits {
-		h := &hits[i]
+		sc.results = append(sc.results, wireResult{hit: &hits[i]})
+	}
+	for i := range spons {
+		pos := min(s.sp.slots[i], len(sc.results))
+		sc.results = slices.Insert(sc.results, pos, wireResult{hit: &spons[i].hit, sponsor: spons[i].lc, price: spons[i].price})
+	}
+	ends := sc.ends[:0]
+	for i := range sc.results {
+		r := &sc.results[i]
 		claims.Index = uint8(i)
-		claims.MiniProgramID = h.Item.ID
-		claims.PlaceID = h.Item.Places[h.Place].ID
+		claims.MiniProgramID = r.hit.Item.ID
+		claims.PlaceID = r.hit.Item.Places[r.hit.Place].ID
+		claims.CampaignID, claims.PriceMicros, claims.PricingModel = "", 0, eventtoken.PricingNone
+		if r.sponsor != nil {
+			claims.CampaignID, claims.PriceMicros, claims.PricingModel = r.sponsor.id, r.price, r.sponsor.bid.Model
+		}
 		sc.tokens = s.events.Append(sc.tokens, &claims)
 		ends = append(ends, len(sc.tokens))
 	}
 	sc.ends = ends
 	w := snap.Weights()
 	size, start := 0, 0
-	for i := range hits {
-		r := wireResult{hit: &hits[i], offers: qualifyingOffers(hits[i].Item.Offers, q.User), token: sc.tokens[start:ends[i]]}
+	for i := range sc.results {
+		r := &sc.results[i]
+		r.offers = qualifyingOffers(r.hit.Item.Offers, q.User)
+		r.token = sc.tokens[start:ends[i]]
 		start = ends[i]
 		if req.GetExplain() {
-			r.reasons = explain(&hits[i], q.User, w)
+			r.reasons = explain(r.hit, q.User, w)
+			if r.sponsor != nil {
+				r.reasons = append([]string{sponsoredReason(r.sponsor, r.price)}, r.reasons...)
+			}
 		}
-		r.size = resultSize(&r)
-		sc.results = append(sc.results, r)
+		r.size = resultSize(r)
 		size += protowire.SizeTag(fResponseResults) + protowire.SizeBytes(r.size)
 	}
 	if next != "" {
@@ -152,6 +212,33 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	clear(sc.results) // drop references to items and offers
 	return resp, nil
 }
+
+// usableSlots is how many sponsored slots a page of limit results has: the
+// configured positions that fall within it, none when the caller opted out.
+func (s *discoveryService) usableSlots(limit int, excluded bool) int {
+	if excluded || s.sp == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range s.sp.slots {
+		if p < limit {
+			n++
+		}
+	}
+	return n
+}
+
+// sponsoredReason explains a sponsored result.
+func sponsoredReason(lc *liveCampaign, price int64) string {
+	unit := "1000 impressions"
+	if lc.bid.Model == targeting.PricingCPC {
+		unit = "click"
+	}
+	return fmt.Sprintf("sponsored: campaign %q won the auction for this slot (bid %d micros per %s, pays %d: second price)", lc.id, lc.bid.AmountMicros, unit, price)
+}
+
+// sponsoredBufs recycles the sponsored picks of a request.
+var sponsoredBufs = sync.Pool{New: func() any { b := make([]sponsored, 0, config.MaxSponsoredSlots); return &b }}
 
 // hitBufs recycles the hit slices of searches.
 var hitBufs = sync.Pool{New: func() any { b := make([]index.Hit, 0, maxHitsPerSearch); return &b }}
@@ -264,25 +351,51 @@ func fingerprint(req *v1.NearbyRequest, radiusM float64) uint64 {
 	return h.Sum64()
 }
 
-// encodeCursor signs the position after which the next page starts.
-func (s *discoveryService) encodeCursor(fp uint64, score float64, id string) string {
-	buf := make([]byte, 16, 16+len(id))
+// cursor is where the next page starts, and the mini-programs the first
+// page showed as sponsored (left out of the organic results of every page).
+type cursor struct {
+	index.Cursor
+	Excluded []string
+}
+
+// encodeCursor signs the position after which the next page starts. Layout:
+// fingerprint (8), score (8), the id, then each excluded id, each id
+// preceded by its length (1 byte; ids are at most 64 bytes).
+func (s *discoveryService) encodeCursor(fp uint64, c cursor) string {
+	buf := make([]byte, 16, 17+len(c.ID)+len(c.Excluded)*20)
 	binary.BigEndian.PutUint64(buf[0:], fp)
-	binary.BigEndian.PutUint64(buf[8:], math.Float64bits(score))
-	buf = append(buf, id...)
+	binary.BigEndian.PutUint64(buf[8:], math.Float64bits(c.Score))
+	for _, id := range append([]string{c.ID}, c.Excluded...) {
+		buf = append(append(buf, byte(len(id))), id...)
+	}
 	return s.pages.Encode(nearbyTokenPurpose, buf)
 }
 
-func (s *discoveryService) decodeCursor(tok string, fp uint64) (index.Cursor, error) {
+func (s *discoveryService) decodeCursor(tok string, fp uint64) (cursor, error) {
 	raw, err := s.pages.Decode(nearbyTokenPurpose, tok)
-	if err != nil || len(raw) < 16 {
-		return index.Cursor{}, badToken()
+	if err != nil || len(raw) < 17 {
+		return cursor{}, badToken()
 	}
 	if binary.BigEndian.Uint64(raw) != fp {
-		return index.Cursor{}, &apierr.Error{Code: codes.InvalidArgument, Message: "invalid page_token",
+		return cursor{}, &apierr.Error{Code: codes.InvalidArgument, Message: "invalid page_token",
 			Violations: []apierr.FieldViolation{{Field: "page_token", Description: "the token belongs to a request with other location, radius, categories or user: repeat the first page's request with only page_token (and limit) changed"}}}
 	}
-	return index.Cursor{Score: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])), ID: string(raw[16:])}, nil
+	c := cursor{Cursor: index.Cursor{Score: math.Float64frombits(binary.BigEndian.Uint64(raw[8:]))}}
+	rest := raw[16:]
+	for first := true; len(rest) > 0; first = false {
+		n := int(rest[0])
+		if n > eventtoken.MaxIDLen || 1+n > len(rest) || len(c.Excluded) == config.MaxSponsoredSlots {
+			return cursor{}, badToken()
+		}
+		id := string(rest[1 : 1+n])
+		if first {
+			c.ID = id
+		} else {
+			c.Excluded = append(c.Excluded, id)
+		}
+		rest = rest[1+n:]
+	}
+	return c, nil
 }
 
 // explain says in words why a hit is there and how it scored.
@@ -336,8 +449,4 @@ func ageRange(lo, hi int32) string {
 		return fmt.Sprintf("≤%d", hi)
 	}
 	return fmt.Sprintf("%d-%d", lo, hi)
-}
-
-func (*discoveryService) ReportEvents(context.Context, *v1.ReportEventsRequest) (*v1.ReportEventsResponse, error) {
-	return nil, pending("ReportEvents", "campaigns")
 }

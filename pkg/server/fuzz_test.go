@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/index"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 )
 
@@ -14,8 +15,9 @@ func FuzzNearbyPageToken(f *testing.F) {
 	s := &discoveryService{pages: pagetoken.New([]byte("0123456789abcdef0123456789abcdef"))}
 	req := &v1.NearbyRequest{Location: &v1.LatLng{Latitude: 39.9, Longitude: 116.4}}
 	fp := fingerprint(req, 2000)
-	f.Add(s.encodeCursor(fp, 0.75, "mp-0001"))
-	f.Add(s.encodeCursor(fp+1, 0.5, ""))
+	f.Add(s.encodeCursor(fp, cursor{Cursor: index.Cursor{Score: 0.75, ID: "mp-0001"}}))
+	f.Add(s.encodeCursor(fp, cursor{Cursor: index.Cursor{Score: 0.75, ID: "mp-0001"}, Excluded: []string{"a", "bb"}}))
+	f.Add(s.encodeCursor(fp+1, cursor{Cursor: index.Cursor{Score: 0.5}}))
 	f.Add("")
 	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	f.Fuzz(func(t *testing.T, tok string) {
@@ -23,7 +25,7 @@ func FuzzNearbyPageToken(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if s.encodeCursor(fp, c.Score, c.ID) != tok {
+		if s.encodeCursor(fp, c) != tok {
 			t.Fatalf("accepted %q, which this server did not issue", tok)
 		}
 	})

@@ -24,6 +24,7 @@ const (
 	fResultPlace       = 2
 	fResultDistance    = 3
 	fResultScore       = 4
+	fResultSponsorship = 5
 	fResultOffers      = 6
 	fResultEventToken  = 7
 	fResultReasons     = 8
@@ -41,6 +42,11 @@ const (
 	fLatLngLatitude  = 1
 	fLatLngLongitude = 2
 
+	fSponsorshipCampaignID   = 1
+	fSponsorshipHeadline     = 2
+	fSponsorshipCallToAction = 3
+	fSponsorshipImageURL     = 4
+
 	fOfferID             = 1
 	fOfferTitle          = 2
 	fOfferMinCreditScore = 3
@@ -49,6 +55,8 @@ const (
 // wireResult is one result to encode.
 type wireResult struct {
 	hit     *index.Hit
+	sponsor *liveCampaign // set on sponsored results
+	price   int64         // a sponsored result's clearing price
 	offers  []*v1.Offer
 	token   []byte
 	reasons []string
@@ -129,12 +137,20 @@ func offerSize(o *v1.Offer) int {
 		sizeVarint(fOfferMinCreditScore, uint64(int64(o.GetMinCreditScore())))
 }
 
+func sponsorshipSize(lc *liveCampaign) int {
+	return sizeString(fSponsorshipCampaignID, lc.id) + sizeString(fSponsorshipHeadline, lc.headline) +
+		sizeString(fSponsorshipCallToAction, lc.cta) + sizeString(fSponsorshipImageURL, lc.image)
+}
+
 func resultSize(r *wireResult) int {
 	h := r.hit
 	pl := &h.Item.Places[h.Place]
 	n := sizeMessage(fResultMiniProgram, cardSize(h.Item)) +
 		sizeMessage(fResultPlace, placeSize(pl)) +
 		sizeDouble(fResultDistance, h.DistanceM) + sizeDouble(fResultScore, h.Score)
+	if r.sponsor != nil {
+		n += sizeMessage(fResultSponsorship, sponsorshipSize(r.sponsor))
+	}
 	for _, o := range r.offers {
 		n += sizeMessage(fResultOffers, offerSize(o))
 	}
@@ -173,6 +189,13 @@ func appendResult(b []byte, r *wireResult) []byte {
 
 	b = appendDouble(b, fResultDistance, h.DistanceM)
 	b = appendDouble(b, fResultScore, h.Score)
+	if lc := r.sponsor; lc != nil {
+		b = appendMessageHeader(b, fResultSponsorship, sponsorshipSize(lc))
+		b = appendString(b, fSponsorshipCampaignID, lc.id)
+		b = appendString(b, fSponsorshipHeadline, lc.headline)
+		b = appendString(b, fSponsorshipCallToAction, lc.cta)
+		b = appendString(b, fSponsorshipImageURL, lc.image)
+	}
 	for _, o := range r.offers {
 		b = appendMessageHeader(b, fResultOffers, offerSize(o))
 		b = appendString(b, fOfferID, o.GetId())

@@ -13,7 +13,8 @@ import (
 
 // TestNearbyWireMatchesProto: the hand-written encoding of results is byte
 // for byte what proto.Marshal makes of the same response built as messages,
-// for zero values, negative zero, unicode, offers, reasons and page tokens.
+// for zero values, negative zero, unicode, offers, reasons, sponsorships
+// and page tokens.
 func TestNearbyWireMatchesProto(t *testing.T) {
 	w := targeting.DefaultWeights()
 	mps := []*v1.MiniProgram{
@@ -38,11 +39,17 @@ func TestNearbyWireMatchesProto(t *testing.T) {
 			if i == 0 {
 				r.reasons = []string{"nearest place", "", "score 0.5"}
 			}
+			var sp *v1.Sponsorship
+			if i == 1 {
+				r.sponsor = &liveCampaign{id: "c-0123", headline: "Ride 骑行", image: "https://x/i.png"}
+				sp = &v1.Sponsorship{CampaignId: "c-0123", Headline: "Ride 骑行", ImageUrl: "https://x/i.png"}
+			}
 			b = appendResult(b, &r)
 			want.Results = append(want.Results, &v1.NearbyResult{
 				MiniProgram: &v1.MiniProgramCard{Id: h.Item.ID, Name: h.Item.Name, Category: h.Item.Category, IconUrl: h.Item.IconURL, Rating: h.Item.Rating},
 				Place:       &v1.Place{Id: pl.ID, Label: pl.Label, Location: &v1.LatLng{Latitude: pl.Lat, Longitude: pl.Lng}},
 				DistanceM:   h.DistanceM, Score: h.Score, Offers: r.offers, EventToken: string(r.token), Reasons: r.reasons,
+				Sponsorship: sp,
 			})
 		}
 		b = appendString(b, fResponseNextPageToken, next)

@@ -19,13 +19,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/auth"
 	"github.com/aroundme/aroundme/pkg/campaign"
 	"github.com/aroundme/aroundme/pkg/catalog"
 	"github.com/aroundme/aroundme/pkg/config"
 	"github.com/aroundme/aroundme/pkg/index"
+	"github.com/aroundme/aroundme/pkg/ledger"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
+	"github.com/aroundme/aroundme/pkg/reach"
 	"github.com/aroundme/aroundme/pkg/secret"
 	"github.com/aroundme/aroundme/pkg/store"
 	"github.com/aroundme/aroundme/pkg/tlsconf"
@@ -70,6 +73,7 @@ type Server struct {
 	cat  *catalog.Catalog
 	camp *campaign.Store
 	ix   *index.Index
+	sp   *sponsors
 	grpc *grpc.Server
 	tls  *tlsconf.Reloader // nil = plaintext
 
@@ -81,7 +85,8 @@ type Server struct {
 	limits       *limits
 	ready        readiness
 
-	closeOnce sync.Once
+	closeOnce      sync.Once
+	stopBackground func() // stops the counter persisters (Run starts them); nil before
 }
 
 // Serve runs the server described by cfg until ctx is cancelled, then shuts
@@ -147,7 +152,10 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	s.cat = catalog.New(st, s.now)
-	s.camp = campaign.New(st, campaign.Options{Now: s.now, MaxFenceCells: cfg.Campaign.MaxFenceCells})
+	s.camp = campaign.New(st, campaign.Options{Now: s.now, MaxFenceCells: cfg.Campaign.MaxFenceCells, Spend: func(id string) int64 {
+		total, _ := s.sp.ledger.Spend(id)
+		return total
+	}})
 	if cfg.Demo {
 		if err := s.seedDemo(context.Background()); err != nil {
 			return fail(fmt.Errorf("demo seed: %w", err))
@@ -155,6 +163,22 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	}
 
 	s.ix = index.New(cfg.Ranking, s.now)
+	policy := geo.CoverPolicy{MaxCells: cfg.Campaign.MaxFenceCells}
+	s.sp = &sponsors{
+		fences: index.NewFences(policy), items: s.ix, reach: reach.New(s.now), policy: policy,
+		reserve: cfg.Campaign.ReserveCPMMicros, now: s.now, log: s.log, metrics: newSponsorMetrics(s.reg),
+	}
+	for _, p := range cfg.Campaign.SponsoredSlots {
+		s.sp.slots = append(s.sp.slots, p-1)
+	}
+	s.sp.ledger, err = ledger.Open(context.Background(), ledger.Options{
+		Store: st, Now: s.now, FlushInterval: cfg.Campaign.CounterFlushInterval, KAnonymity: cfg.Campaign.StatsKAnonymity,
+		Terms: s.sp.termsOf, DedupeWindow: cfg.Discovery.EventTokenTTL + 5*time.Minute,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("loading event counters: %w", err))
+	}
+	registerLedgerMetrics(s.reg, s.sp.ledger)
 
 	s.authz = auth.NewAuthorizer(keys, Policy)
 	s.grpcMetrics = newGRPCMetrics(s.reg)
@@ -204,12 +228,13 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		log: s.log, cat: s.cat, maxImport: int64(cfg.Catalog.MaxImportItems), tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
 	})
-	disc, err := newDiscoveryService(s.ix, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
+	disc, err := newDiscoveryService(s.ix, s.sp, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
 	if err != nil {
 		return fail(err)
 	}
+	disc.maxEvents = cfg.Campaign.MaxEventsPerCall
 	v1.RegisterDiscoveryServiceServer(s.grpc, disc)
-	v1.RegisterCampaignServiceServer(s.grpc, &campaignService{camps: s.camp, tokens: pagetoken.New(key)})
+	v1.RegisterCampaignServiceServer(s.grpc, &campaignService{camps: s.camp, tokens: pagetoken.New(key), sp: s.sp, userHash: disc.userHash})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -293,6 +318,13 @@ func (s *Server) Load(ctx context.Context) error {
 	s.ix.Load(changes)
 	s.cat.Listen(s.applyToIndex)
 	records := len(changes)
+	if err := s.sp.load(ctx, s.camp); err != nil {
+		return fmt.Errorf("loading campaigns: %w", err)
+	}
+	s.camp.Listen(s.sp.apply)
+	if err := s.sp.loadReach(ctx, s.st); err != nil {
+		return fmt.Errorf("loading request counters: %w", err)
+	}
 	// The load's garbage is large (every record decoded once): collect it
 	// and give the memory back now rather than carry it into serving.
 	changes = nil
@@ -300,8 +332,9 @@ func (s *Server) Load(ctx context.Context) error {
 	took := time.Since(start)
 	s.indexMetrics.buildSeconds.Set(took.Seconds())
 	st := s.ix.Snapshot().Stats()
+	fst := s.sp.fences.Snapshot().Stats()
 	s.log.Info("data loaded, index built", "mini_programs", records, "visible", st.MiniPrograms,
-		"places", st.Places, "cells", st.Leaves, "duration", took.String())
+		"places", st.Places, "cells", st.Leaves, "campaigns", fst.Fences, "fence_cells", fst.Cells, "duration", took.String())
 	s.setServing(true)
 	return nil
 }
@@ -442,6 +475,13 @@ func (s *Server) Run(ctx context.Context, lis, mlis net.Listener) error {
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.watchStore(wctx, time.Second)
+	bctx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Add(3)
+	go func() { defer background.Done(); s.sp.ledger.Run(bctx) }()
+	go func() { defer background.Done(); s.sp.persistReach(bctx, s.st, reachFlushInterval) }()
+	go func() { defer background.Done(); s.sp.refreshCTRs(bctx, ctrRefreshInterval) }()
+	s.stopBackground = func() { stopBackground(); background.Wait() }
 	loaded := make(chan error, 1)
 	go func() { loaded <- s.Load(ctx) }()
 
@@ -483,10 +523,22 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 	s.log.Info("stopped")
 }
 
-// Close closes the store; it is idempotent.
+// Close persists the event and request counters, then closes the store;
+// it is idempotent.
 func (s *Server) Close() error {
 	var err error
-	s.closeOnce.Do(func() { err = s.st.Close() })
+	s.closeOnce.Do(func() {
+		if s.stopBackground != nil {
+			s.stopBackground() // their last flushes happen here, before the store closes
+		}
+		if lerr := s.sp.ledger.Close(); lerr != nil {
+			s.log.Error("event counters not persisted at shutdown", "error", lerr.Error())
+		}
+		if rerr := s.sp.saveReach(context.Background(), s.st); rerr != nil {
+			s.log.Error("request counters not persisted at shutdown", "error", rerr.Error())
+		}
+		err = s.st.Close()
+	})
 	return err
 }
 

@@ -23,6 +23,10 @@ const (
 	MaxDayparts          = 100
 	MaxTimeZoneBytes     = 64
 	MaxFrequencyWindow   = 30 * 24 * time.Hour
+	// MaxFrequencyImpressions bounds a frequency cap: the ledger keeps at
+	// most this many impression times per user and campaign
+	// (ledger.MaxFrequencyTimes, checked equal by a server test).
+	MaxFrequencyImpressions = 256
 )
 
 // CampaignReadOnly are the campaign fields an update mask may not name: the
@@ -322,8 +326,8 @@ func checkFrequencyCap(v *apierr.Violations, path string, f *v1.FrequencyCap) {
 	if f == nil {
 		return
 	}
-	if f.GetMaxImpressions() < 0 {
-		v.Add(path+".max_impressions", "%d: must not be negative (0 = no cap)", f.GetMaxImpressions())
+	if n := f.GetMaxImpressions(); n < 0 || n > MaxFrequencyImpressions {
+		v.Add(path+".max_impressions", "%d: must be in [0, %d] (0 = no cap)", n, MaxFrequencyImpressions)
 	}
 	w := f.GetWindow()
 	if w == nil {

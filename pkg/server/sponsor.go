@@ -1,0 +1,454 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aroundme/aroundme/geo"
+	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/apierr"
+	"github.com/aroundme/aroundme/pkg/campaign"
+	"github.com/aroundme/aroundme/pkg/index"
+	"github.com/aroundme/aroundme/pkg/ledger"
+	"github.com/aroundme/aroundme/pkg/reach"
+	"github.com/aroundme/aroundme/pkg/validate"
+	"github.com/aroundme/aroundme/targeting"
+)
+
+// liveCampaign is a campaign as the serving side holds it: its record
+// converted once, at write time, into what decisions need, so that a Nearby
+// request converts nothing. It is immutable; a write replaces it.
+type liveCampaign struct {
+	id, advertiser, miniProgram string
+	rule                        targeting.Campaign
+	bid                         targeting.Bid
+	even                        bool // PACING_EVEN
+	headline, cta, image        string
+	terms                       ledger.Terms
+	fence                       geo.Geofence
+
+	// ctr is the campaign's smoothed click-through rate (float64 bits),
+	// learned from its events: refreshed when a click or impression of it
+	// is accepted and every ctrRefreshInterval, so that the auction reads
+	// one atomic instead of the ledger for each of the hundreds of
+	// campaigns whose fence contains a city-centre user.
+	ctr atomic.Uint64
+}
+
+// ctrRefreshInterval bounds how stale a CPC campaign's learned CTR may be.
+const ctrRefreshInterval = 5 * time.Second
+
+// clickRate returns the campaign's current smoothed CTR.
+func (lc *liveCampaign) clickRate() float64 { return math.Float64frombits(lc.ctr.Load()) }
+
+// refreshCTR recomputes the campaign's CTR from the ledger.
+func (sp *sponsors) refreshCTR(lc *liveCampaign) {
+	clicks, imps := sp.ledger.Clicks(lc.id)
+	lc.ctr.Store(math.Float64bits(targeting.SmoothedCTR(clicks, imps)))
+}
+
+// refreshCTRs refreshes every campaign's CTR every interval until ctx ends:
+// what the events path did not refresh (events reported to another
+// replica, in a later distributed setup) is at most that stale.
+func (sp *sponsors) refreshCTRs(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		sp.live.Range(func(_, v any) bool {
+			sp.refreshCTR(v.(*liveCampaign))
+			return true
+		})
+	})
+}
+
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// sponsors is the serving side of campaigns: the covering index, the
+// decision and auction of sponsored slots, and the ledger behind them.
+type sponsors struct {
+	fences  *index.Fences
+	items   *index.Index
+	ledger  *ledger.Ledger
+	reach   *reach.Counter
+	policy  geo.CoverPolicy
+	reserve int64 // micros per 1000 impressions
+	slots   []int // 0-based positions, ascending
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *sponsorMetrics
+
+	live sync.Map   // campaign id → *liveCampaign, every campaign (archived too: late events still bill)
+	mu   sync.Mutex // serialises apply
+}
+
+// newLive converts a stored campaign; cov is its covering as the record
+// carries it (nil: the fence is covered here, ~3 ms for 5 km). The covering
+// goes to the index with the returned entry and is not kept: 100,000
+// campaigns' coverings are ~30 million cells, which only the index's
+// compact tables should hold.
+func (sp *sponsors) newLive(c *v1.Campaign, cov *geo.GeofenceCovering) (*liveCampaign, *index.Fence, error) {
+	var v apierr.Violations
+	fence := validate.Geofence(&v, "geofence", c.GetGeofence())
+	if err := v.Err(); err != nil {
+		return nil, nil, fmt.Errorf("stored campaign %q has an invalid geofence: %w", c.GetId(), err)
+	}
+	lc := &liveCampaign{
+		id: c.GetId(), advertiser: c.GetAdvertiserId(), miniProgram: c.GetMiniProgramId(),
+		bid:      targeting.Bid{Model: uint8(c.GetBid().GetModel()), AmountMicros: c.GetBid().GetAmountMicros()},
+		even:     c.GetBudget().GetPacing() != v1.Pacing_PACING_ASAP,
+		headline: c.GetCreative().GetHeadline(), cta: c.GetCreative().GetCallToAction(), image: c.GetCreative().GetImageUrl(),
+		fence: fence,
+	}
+	sch := c.GetSchedule()
+	loc, err := validate.LoadTimeZone(sch.GetTimeZone())
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored campaign %q: time zone: %w", c.GetId(), err)
+	}
+	r := &lc.rule
+	r.State = targeting.CampaignState(c.GetState())
+	r.Schedule.Loc = loc
+	if sch.GetStartTime() != nil {
+		r.Schedule.Start = sch.GetStartTime().AsTime()
+	}
+	if sch.GetEndTime() != nil {
+		r.Schedule.End = sch.GetEndTime().AsTime()
+	}
+	for _, d := range sch.GetDayparts() {
+		days := make([]int32, len(d.GetDays()))
+		for i, x := range d.GetDays() {
+			days[i] = int32(x)
+		}
+		r.Schedule.Dayparts = append(r.Schedule.Dayparts, targeting.Daypart{
+			Days: targeting.DaysOf(days), StartMinute: d.GetStartMinute(), EndMinute: d.GetEndMinute(),
+		})
+	}
+	t := c.GetTargeting()
+	r.Audience = index.AudienceOf(&v1.Audience{MinAge: t.GetMinAge(), MaxAge: t.GetMaxAge(), Genders: t.GetGenders(), OperatingSystems: t.GetOperatingSystems()})
+	r.MinCreditScore = t.GetMinCreditScore()
+	r.TotalMicros, r.DailyMicros = c.GetBudget().GetTotalMicros(), c.GetBudget().GetDailyMicros()
+	r.FreqMax = c.GetFrequencyCap().GetMaxImpressions()
+	if w := c.GetFrequencyCap().GetWindow(); w != nil {
+		r.FreqWindow = w.AsDuration()
+	}
+	lc.terms = ledger.Terms{TotalMicros: r.TotalMicros, DailyMicros: r.DailyMicros, Loc: loc, FreqWindow: r.FreqWindow}
+
+	sp.refreshCTR(lc)
+	if cov == nil {
+		gc, err := fence.Cover(sp.policy)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stored campaign %q: covering its geofence: %w", c.GetId(), err)
+		}
+		cov = &gc
+	}
+	return lc, &index.Fence{ID: lc.id, Geofence: lc.fence, Covering: *cov, Value: lc}, nil
+}
+
+// serves reports whether a campaign belongs in the covering index at all:
+// archived is final. Paused and ended campaigns stay (a resume is then one
+// write away, and eligibility says why they do not serve).
+func (lc *liveCampaign) serves() bool { return lc.rule.State != targeting.StateArchived }
+
+// lookup returns the live campaign id.
+func (sp *sponsors) lookup(id string) *liveCampaign {
+	v, ok := sp.live.Load(id)
+	if !ok {
+		return nil
+	}
+	return v.(*liveCampaign)
+}
+
+// termsOf is the ledger's view of campaign terms.
+func (sp *sponsors) termsOf(id string) (ledger.Terms, bool) {
+	lc := sp.lookup(id)
+	if lc == nil {
+		return ledger.Terms{}, false
+	}
+	return lc.terms, true
+}
+
+// load builds the covering index from every stored campaign. Coverings come
+// from the records; the few that do not (older records) are covered on
+// every core.
+func (sp *sponsors) load(ctx context.Context, camps *campaign.Store) error {
+	type rec struct {
+		c   *v1.Campaign
+		cov []byte
+	}
+	var recs []rec
+	if err := camps.Load(ctx, func(c *v1.Campaign, cov []byte) error {
+		recs = append(recs, rec{c, cov})
+		return nil
+	}); err != nil {
+		return err
+	}
+	lives := make([]*liveCampaign, len(recs))
+	entries := make([]*index.Fence, len(recs))
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				lives[i], entries[i], errs[i] = sp.newLive(recs[i].c, campaign.DecodeCovering(recs[i].cov))
+				recs[i] = rec{} // the record and its encoded covering are garbage now
+			}
+		}()
+	}
+	wg.Wait()
+	serving := entries[:0]
+	for i, lc := range lives {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		sp.live.Store(lc.id, lc)
+		if lc.serves() {
+			serving = append(serving, entries[i])
+		}
+	}
+	if err := sp.fences.Load(serving); err != nil {
+		return err
+	}
+	sp.metrics.setIndex(sp.fences.Snapshot().Stats())
+	return nil
+}
+
+// apply is the campaign store's listener: it runs after a write is durable
+// and before it is acknowledged, so the next Nearby sees the change.
+func (sp *sponsors) apply(changes []campaign.Change) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	var ups []*index.Fence
+	var removes []string
+	for _, ch := range changes {
+		lc, entry, err := sp.newLive(ch.New, ch.Covering)
+		if err != nil {
+			// The record was validated before it was written; failing here
+			// is a bug. The campaign keeps its previous serving state.
+			sp.log.Error("campaign change not applied to the covering index", "campaign", ch.ID, "error", err.Error())
+			continue
+		}
+		sp.live.Store(lc.id, lc)
+		if lc.serves() {
+			ups = append(ups, entry)
+		} else {
+			removes = append(removes, lc.id)
+		}
+	}
+	if err := sp.fences.Apply(ups, removes); err != nil {
+		sp.log.Error("covering index update failed", "error", err.Error())
+	}
+	sp.metrics.setIndex(sp.fences.Snapshot().Stats())
+}
+
+// decide is THE eligibility decision: Nearby and DiagnoseCampaign both
+// call it, so a diagnosis says exactly what serving would do. It reads
+// counters and records nothing.
+func (sp *sponsors) decide(lc *liveCampaign, u targeting.User, userHash uint64, now time.Time, inInclude, inExclude bool) targeting.Reasons {
+	var k targeting.Counters
+	k.SpentMicros, k.SpentTodayMicros = sp.ledger.Spend(lc.id)
+	if lc.rule.FreqMax > 0 && userHash != 0 {
+		k.Impressions = sp.ledger.Impressions(lc.id, userHash, lc.rule.FreqWindow)
+	}
+	r := targeting.Eligibility(&lc.rule, u, now, inInclude, inExclude, k)
+	if lc.rule.FreqMax > 0 && userHash == 0 {
+		// A cap counts impressions per user: an anonymous user cannot be
+		// counted, so a capped campaign is not shown to one (the cap is the
+		// advertiser's promise to its audience; keeping it beats reach).
+		r = r.With(targeting.ReasonFrequencyCapped)
+	}
+	return r
+}
+
+// paced reports whether pacing lets an eligible campaign enter the auction
+// now. EVEN spreads the daily budget over the campaign's local day; with
+// no daily budget but a total one and an end, it spreads the total over
+// the schedule. ASAP, or nothing to spread, is never throttled.
+func (sp *sponsors) paced(lc *liveCampaign, now time.Time) bool {
+	if !lc.even {
+		return true
+	}
+	r := &lc.rule
+	total, today := sp.ledger.Spend(lc.id)
+	switch {
+	case r.DailyMicros > 0:
+		start, end := targeting.DayBounds(now, r.Schedule.Location())
+		return targeting.PaceEven(r.DailyMicros, today, start, end, now)
+	case r.TotalMicros > 0 && !r.Schedule.Start.IsZero() && !r.Schedule.End.IsZero():
+		return targeting.PaceEven(r.TotalMicros, total, r.Schedule.Start, r.Schedule.End, now)
+	}
+	return true
+}
+
+// sponsored is one won slot, ready to render.
+type sponsored struct {
+	lc    *liveCampaign
+	hit   index.Hit
+	price int64
+}
+
+// candidate is a campaign whose fence contains the user, with its eCPM.
+type candidate struct {
+	lc   *liveCampaign
+	ecpm float64
+	ctr  float64
+}
+
+// better orders candidates: eCPM descending, then id ascending (the
+// auction's own order).
+func better(a, b *candidate) bool {
+	if a.ecpm != b.ecpm {
+		return a.ecpm > b.ecpm
+	}
+	return a.lc.id < b.lc.id
+}
+
+// pickScratch is one request's reusable working memory.
+type pickScratch struct {
+	fences   []*index.Fence
+	heap     []candidate
+	chosen   []candidate
+	entrants []targeting.Entrant
+}
+
+var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
+
+// pick runs the decision and the auction for one Nearby request: among the
+// campaigns whose fence contains the user, those eligible and paced,
+// promoting a visible mini-program the user's audience and categories
+// admit, one per mini-program, enter a second-price auction for `slots`
+// slots.
+//
+// The city centre lies in hundreds of fences, and deciding one campaign
+// (counters, schedule in its time zone, the promoted item) costs far more
+// than knowing its eCPM (its bid, or its bid times a learned CTR), so the
+// candidates are decided lazily in auction order: a heap by eCPM yields the
+// best first, and deciding stops once slots+1 entrants are found — the
+// winners and the one whose bid sets the last winner's price. Campaigns
+// below them could not have changed the outcome: the auction ranks by the
+// same eCPM, and a price is set by the entrant right below.
+func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots int, dst []sponsored) []sponsored {
+	if slots == 0 || q.User.Minor() {
+		return dst
+	}
+	sc := pickScratches.Get().(*pickScratch)
+	defer func() {
+		clear(sc.fences)
+		clear(sc.heap)
+		clear(sc.chosen)
+		sc.fences, sc.heap, sc.chosen, sc.entrants = sc.fences[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0]
+		pickScratches.Put(sc)
+	}()
+	sc.fences = sp.fences.Snapshot().Locate(q.LatDeg, q.LngDeg, sc.fences[:0])
+	if len(sc.fences) == 0 {
+		return dst
+	}
+	reserve := float64(sp.reserve)
+	h := sc.heap[:0]
+	for _, f := range sc.fences {
+		lc := f.Value.(*liveCampaign)
+		c := candidate{lc: lc, ctr: lc.clickRate()}
+		c.ecpm = targeting.ECPM(lc.bid, c.ctr)
+		if c.ecpm <= 0 || c.ecpm < reserve {
+			continue // cannot win, and below the reserve sets no price
+		}
+		h = append(h, c)
+	}
+	heapify(h)
+	examined, eligible := 0, 0
+	chosen := sc.chosen[:0]
+	for len(h) > 0 && len(chosen) <= slots {
+		c := h[0]
+		h = popHeap(h)
+		examined++
+		lc := c.lc
+		if slices.ContainsFunc(chosen, func(x candidate) bool { return x.lc.miniProgram == lc.miniProgram }) {
+			continue // one slot per mini-program: its best campaign is in
+		}
+		if sp.decide(lc, q.User, userHash, now, true, false) != 0 {
+			continue
+		}
+		it := sp.items.Item(lc.miniProgram)
+		if it == nil || !it.Audience.Admits(q.User) || (q.Categories != 0 && q.Categories&(1<<uint(it.Category)) == 0) {
+			continue
+		}
+		eligible++
+		if !sp.paced(lc, now) {
+			sp.metrics.throttled.Inc()
+			continue
+		}
+		chosen = append(chosen, c)
+	}
+	sc.heap, sc.chosen = h, chosen
+	sp.metrics.fences.Observe(float64(len(sc.fences)))
+	sp.metrics.eligible.Observe(float64(eligible))
+	if len(chosen) == 0 {
+		return dst
+	}
+	for _, c := range chosen {
+		sc.entrants = append(sc.entrants, targeting.Entrant{ID: c.lc.id, Bid: c.lc.bid, CTR: c.ctr})
+	}
+	sp.metrics.auctions.Inc()
+	for _, w := range targeting.Auction(sc.entrants, sp.reserve, slots) {
+		lc := chosen[w.Entrant].lc
+		it := sp.items.Item(lc.miniProgram)
+		if it == nil {
+			continue // deleted since it was checked a moment ago
+		}
+		pl, d := it.NearestPlace(q.LatDeg, q.LngDeg)
+		dst = append(dst, sponsored{lc: lc, price: w.PriceMicros, hit: index.Hit{Item: it, Place: pl, DistanceM: d}})
+	}
+	return dst
+}
+
+// heapify arranges h as a max-heap by better.
+func heapify(h []candidate) {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
+	}
+}
+
+// popHeap removes the best candidate (h[0]) and returns the shorter heap.
+func popHeap(h []candidate) []candidate {
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = candidate{}
+	h = h[:n]
+	siftDown(h, 0)
+	return h
+}
+
+func siftDown(h []candidate, i int) {
+	for {
+		best, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && better(&h[l], &h[best]) {
+			best = l
+		}
+		if r < len(h) && better(&h[r], &h[best]) {
+			best = r
+		}
+		if best == i {
+			return
+		}
+		h[i], h[best] = h[best], h[i]
+		i = best
+	}
+}

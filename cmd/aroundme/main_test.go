@@ -149,13 +149,21 @@ func (p *proc) serving(t *testing.T) *grpc.ClientConn {
 	}
 }
 
-const testAdminKey = "e2e-admin-key"
+const (
+	testAdminKey      = "e2e-admin-key"
+	testAdvertiserKey = "e2e-advertiser-key"
+)
 
 func keysFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keys.yaml")
-	if err := auth.AppendKey(path, auth.KeyEntry{Name: "ops", SHA256: auth.HashKey(testAdminKey), Role: auth.RoleAdmin}); err != nil {
-		t.Fatal(err)
+	for _, e := range []auth.KeyEntry{
+		{Name: "ops", SHA256: auth.HashKey(testAdminKey), Role: auth.RoleAdmin},
+		{Name: "acme", SHA256: auth.HashKey(testAdvertiserKey), Role: auth.RoleAdvertiser, AdvertiserID: "acme"},
+	} {
+		if err := auth.AppendKey(path, e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return path
 }
@@ -163,11 +171,15 @@ func keysFile(t *testing.T) string {
 func serveArgs(dataDir, keys string) []string {
 	// The tests drive the server with one admin key as fast as they can:
 	// the per-principal rate limit is not what they are about.
-	return []string{"serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir, "--keys-file", keys, "--shutdown-grace", "5s", "--rate-admin", "0"}
+	return []string{"serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir, "--keys-file", keys, "--shutdown-grace", "5s", "--rate-admin", "0", "--rate-advertiser", "0"}
 }
 
 func admin() context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+testAdminKey)
+}
+
+func advertiser() context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+testAdvertiserKey)
 }
 
 func item(id string, n int) *v1.MiniProgram {

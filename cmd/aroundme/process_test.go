@@ -109,30 +109,42 @@ func TestLockedAndCorrupt(t *testing.T) {
 	}
 }
 
-// TestCrashKill: a real server under concurrent writes and Nearby reads is
-// SIGKILLed at a random moment, twenty times; after each restart on the same
-// dir every acknowledged write is there, every write that was in flight is
-// either wholly there or absent, and the index answers what the store holds.
+// TestCrashKill: a real server under concurrent catalog and campaign writes,
+// Nearby reads and reported events is SIGKILLed at a random moment, twenty
+// times; after each restart on the same dir every acknowledged write is
+// there, every write that was in flight is either wholly there or absent,
+// the index answers what the store holds, and the event counters lost at
+// most the last flush interval (crash_campaigns_test.go).
 func TestCrashKill(t *testing.T) {
 	dir, keys := t.TempDir(), keysFile(t)
+	args := append(serveArgs(dir, keys), "--counter-flush-interval", crashFlushInterval)
 	rng := rand.New(rand.NewPCG(1, 2))
 	acked := map[string]*v1.MiniProgram{} // id -> last acknowledged content
 	inflight := map[string][]*v1.MiniProgram{}
+	camps := newCampaignCrashState()
+	var killed time.Time
 	rounds := 20
 	if testing.Short() {
 		rounds = 2
 	}
 	for round := range rounds {
-		p := start(t, serveArgs(dir, keys)...)
+		p := start(t, args...)
 		conn := p.serving(t)
 		// inflight is not reset between rounds: a write that was committed
 		// but not acknowledged before an earlier kill stays a valid stored
 		// state until a later write of the same id is acknowledged.
 		checkAcked(t, v1.NewCatalogServiceClient(conn), acked, inflight)
+		if round == 0 {
+			camps.setup(t, conn)
+		}
+		camps.check(t, conn, killed)
 		c := v1.NewCatalogServiceClient(conn)
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		ctx, cancel := context.WithCancel(context.Background())
+		wg.Add(2)
+		go func() { defer wg.Done(); camps.writer(ctx, conn) }()
+		go func() { defer wg.Done(); camps.events(ctx, conn) }()
 		wg.Add(1)
 		go func() { // Nearby traffic at the same time
 			defer wg.Done()
@@ -167,20 +179,22 @@ func TestCrashKill(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		killed = time.Now()
 		p.cmd.Process.Kill()
 		p.wait(t)
 		cancel()
 		wg.Wait()
 	}
-	p := start(t, serveArgs(dir, keys)...)
+	p := start(t, args...)
 	conn := p.serving(t)
 	checkAcked(t, v1.NewCatalogServiceClient(conn), acked, inflight)
 	checkIndexMatchesStore(t, conn)
-	if len(acked) == 0 {
-		t.Fatal("no write was acknowledged: the test proved nothing")
+	camps.check(t, conn, killed)
+	if len(acked) == 0 || len(camps.acked) == 0 || camps.stored == 0 {
+		t.Fatalf("%d records, %d campaigns, %d impressions acknowledged: the test proved too little", len(acked), len(camps.acked), camps.stored)
 	}
-	t.Logf("%d records acknowledged over %d kills", len(acked), rounds)
+	t.Logf("%d records, %d campaigns and %d impressions acknowledged over %d kills", len(acked), len(camps.acked), camps.stored, rounds)
 }
 
 // checkIndexMatchesStore: every stored mini-program is found by Nearby at

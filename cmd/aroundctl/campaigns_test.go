@@ -249,12 +249,15 @@ func TestCampaignsEndToEnd(t *testing.T) {
 	mustContain(t, "admin key", runCtl(t, map[string]string{"AROUNDME_ADDR": addr, "AROUNDME_KEY": testKey}, "campaigns", "list"), 1,
 		"the API key may not call ListCampaigns (PERMISSION_DENIED)")
 
-	// stats and reach: not on the server yet.
-	mustContain(t, "stats", runCtl(t, env, "campaigns", "stats", c2.GetId(), "--from", "2025-06-01T00:00:00Z"), 1,
-		"does not implement GetCampaignStats yet (UNIMPLEMENTED)")
+	// stats, reach, diagnose.
+	mustContain(t, "stats", runCtl(t, env, "campaigns", "stats", c2.GetId(), "--from", "2025-06-01T00:00:00Z"), 0,
+		"IMPRESSIONS", "total", "per day (0)", "per cell (0)")
 	mustContain(t, "stats bad time", runCtl(t, env, "campaigns", "stats", id, "--from", "yesterday"), 2, `--from "yesterday": want an RFC 3339 time`)
 	fence := writeFile(t, "fence.yaml", "geofence:\n  include:\n    - circle: {center: {latitude: 39.9, longitude: 116.4}, radius_m: 500}\n")
-	mustContain(t, "reach", runCtl(t, env, "campaigns", "reach", "-f", fence), 1, "does not implement EstimateReach yet (UNIMPLEMENTED)")
+	mustContain(t, "reach", runCtl(t, env, "campaigns", "reach", "-f", fence), 0, "area:                  0.79 km²", "H3 cells:", "recent requests:")
+	mustContain(t, "diagnose archived", runCtl(t, env, "campaigns", "diagnose", id, "--lat", "39.9", "--lng", "116.4", "--age", "12"), 0,
+		"would not show here", "- MINOR", "- ARCHIVED")
+	mustContain(t, "diagnose no position", runCtl(t, env, "campaigns", "diagnose", id), 2, "--lat and --lng are required")
 
 	// Help.
 	mustContain(t, "help create", runCtl(t, nil, "campaigns", "create", "--help"), 0, "Example file (sanlitun.yaml):", "mini_program_id: mp-0000001")

@@ -15,6 +15,7 @@
 //	aroundctl campaigns create -f campaign.yaml | get ID | list [--page-size N] [--page-token T] [--all]
 //	aroundctl campaigns pause|resume|archive ID
 //	aroundctl campaigns stats ID [--from RFC3339] [--to RFC3339] | reach -f fence.yaml
+//	aroundctl campaigns diagnose ID --lat LAT --lng LNG [--age N] [--gender G] [--os OS] [--credit N] [--user ID] [--time RFC3339]
 //	aroundctl keys new --keys-file F --role R [--advertiser ID] [--name N]
 //
 // Campaign files (campaigns create -f, campaigns reach -f) are YAML or JSON

@@ -41,12 +41,7 @@ func runNearby(ctx context.Context, e *env, args []string) int {
 	radius := fs.Float64("radius", 2000, "search radius, metres (at most 50000)")
 	limit := fs.Int("limit", 20, "results per page (at most 100)")
 	cats := fs.String("category", "", "only these categories, comma-separated, e.g. FOOD,GAMES (see Categories above)")
-	age := fs.Int("age", 0, "user's age in years; 0 = unknown")
-	gender := fs.String("gender", "", "user's gender: female, male or other")
-	osName := fs.String("os", "", "user's phone OS: ios, android, harmonyos or other")
-	osVersion := fs.String("os-version", "", "user's OS version, free text")
-	credit := fs.Int("credit", 0, "user's credit score; 0 = unknown")
-	user := fs.String("user", "", "pseudonymous user id (for frequency caps)")
+	user := addUserFlags(fs)
 	accuracy := fs.Float64("accuracy", 0, "accuracy of the position, metres")
 	explain := fs.Bool("explain", false, "print the server's reasons for each result")
 	pageToken := fs.String("page-token", "", "next_page_token of a previous answer")
@@ -73,15 +68,8 @@ func runNearby(ctx context.Context, e *env, args []string) int {
 	if req.Categories, err = parseCategories(*cats); err != nil {
 		return e.usageError("nearby", "--category: %v", err)
 	}
-	u := &pb.UserContext{UserId: *user, Age: int32(*age), OsVersion: *osVersion, CreditScore: int32(*credit)}
-	if u.Gender, err = parseGender(*gender); err != nil {
-		return e.usageError("nearby", "--gender: %v", err)
-	}
-	if u.Os, err = parseOS(*osName); err != nil {
-		return e.usageError("nearby", "--os: %v", err)
-	}
-	if !proto.Equal(u, &pb.UserContext{}) {
-		req.User = u
+	if req.User, err = user(); err != nil {
+		return e.usageError("nearby", "%v", err)
 	}
 
 	cc, err := e.g.dial(e.keyFor(envClientKey))
@@ -99,6 +87,32 @@ func runNearby(ctx context.Context, e *env, args []string) int {
 }
 
 // categoryNames lists the short category names --category accepts.
+// addUserFlags defines the flags that describe a user (nearby, campaigns
+// diagnose) and returns what builds the UserContext from them: nil when
+// none was given (an anonymous user).
+func addUserFlags(fs *flag.FlagSet) func() (*pb.UserContext, error) {
+	age := fs.Int("age", 0, "user's age in years; 0 = unknown")
+	gender := fs.String("gender", "", "user's gender: female, male or other")
+	osName := fs.String("os", "", "user's phone OS: ios, android, harmonyos or other")
+	osVersion := fs.String("os-version", "", "user's OS version, free text")
+	credit := fs.Int("credit", 0, "user's credit score; 0 = unknown")
+	user := fs.String("user", "", "pseudonymous user id (for frequency caps)")
+	return func() (*pb.UserContext, error) {
+		u := &pb.UserContext{UserId: *user, Age: int32(*age), OsVersion: *osVersion, CreditScore: int32(*credit)}
+		var err error
+		if u.Gender, err = parseGender(*gender); err != nil {
+			return nil, fmt.Errorf("--gender: %v", err)
+		}
+		if u.Os, err = parseOS(*osName); err != nil {
+			return nil, fmt.Errorf("--os: %v", err)
+		}
+		if proto.Equal(u, &pb.UserContext{}) {
+			return nil, nil
+		}
+		return u, nil
+	}
+}
+
 func categoryNames() []string {
 	var out []string
 	for i := 1; i < len(pb.Category_name); i++ {

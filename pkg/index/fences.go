@@ -178,7 +178,8 @@ type fenceRec struct {
 
 // idOrder returns the first 16 bytes of id as two big-endian words, zero
 // padded: where they differ they order ids as strings do, which settles
-// almost every comparison of a Locate's sort by ID in two integer compares.
+// almost every comparison of records by ID (sorting a run's shapes, placing
+// a lookup's few out-of-run results) in two integer compares.
 func idOrder(id string) (o [2]uint64) {
 	for i := 0; i < 16 && i < len(id); i++ {
 		o[i/8] |= uint64(id[i]) << (56 - 8*(i%8))

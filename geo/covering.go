@@ -228,7 +228,9 @@ func coverTopDown(cl classifier, seeds []h3.Cell, r0, res, maxCells int) (*Cover
 		cands = cands[:0]
 		for _, b := range boundary {
 			for _, n := range b.cell.CenterChild(r + 1).GridDisk(2) {
-				if _, ok := seen[n]; ok || n == 0 {
+				// Near a pentagon h3-go's GridDisk returns slots that hold
+				// no cell (0, or bits that are not a valid index): skip them.
+				if _, ok := seen[n]; ok || n == 0 || !ValidCell(uint64(n)) {
 					continue
 				}
 				seen[n] = struct{}{}

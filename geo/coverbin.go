@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"slices"
 )
 
@@ -65,7 +66,9 @@ func DecodeGeofenceCovering(b []byte) (GeofenceCovering, error) {
 	b = b[1:]
 	next := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
-		if n <= 0 {
+		// A uvarint padded with zero groups (0x80 0x00 for 0) decodes
+		// like the short one: refuse it, so that a value has one spelling.
+		if n <= 0 || n != (bits.Len64(v|1)+6)/7 {
 			return 0, false
 		}
 		b = b[n:]

@@ -179,7 +179,7 @@ func TestCrashKill(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
 		killed = time.Now()
 		p.cmd.Process.Kill()
 		p.wait(t)

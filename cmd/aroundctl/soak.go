@@ -43,18 +43,21 @@ reporting errors, p99 over time and the server's memory over time. It opens
              in the first 5 x --working-set / (--write-rate / --writers) s);
   importers  --importers workers each streaming --import-size items to
              CatalogService/ImportMiniPrograms every --import-every, upserting
-             a fixed set of --working-set ids soak-<runid>-i<importer>-<n>.
+             a fixed set of --working-set ids soak-<runid>-i<importer>-<n>;
+  reporters  --reporters workers at --event-rate ReportEvents calls/s in all:
+             each asks Nearby for a first page (users soak-<runid>-u<n>) and
+             reports an impression of every sponsored result, and a click of
+             one in ten, with fresh event ids. A rejected event counts as an
+             error (FAILED_PRECONDITION, with the server's reason): in a
+             healthy run none is rejected. Without campaigns on the server
+             there is nothing to report.
 
 Writes never touch ids outside soak-<runid>-; at the end (also after Ctrl-C)
 the mini-programs the run left are deleted (--cleanup=false keeps them).
 
-Events: ReportEvents is not built yet (the server answers UNIMPLEMENTED), so
-the soak sends no events. When it lands, add an event reporter at the
-"EXTENSION POINT (events)" marks in cmd/aroundctl/soak*.go: a worker kind
-that reports impressions and clicks with the event tokens readers receive.
-
 Every --interval it prints one line for the window just closed: elapsed
-time, reads/s, writes/s (and import items/s), read p50 and p99, write p99,
+time, reads/s, writes/s (and import items/s), ReportEvents calls/s, read
+p50 and p99, write p99,
 and with --metrics-addr the server's RSS (process_resident_memory_bytes),
 heap in use (go_memstats_heap_inuse_bytes), goroutines (go_goroutines) and
 CPU cores used (process_cpu_seconds_total over the window), then the
@@ -92,8 +95,7 @@ Example:
   aroundctl soak --duration 10m --interval 30s --metrics-addr 127.0.0.1:9102
 `
 
-// Series of the soak's windows. EXTENSION POINT (events): add seriesEvent
-// here (and its name below) when ReportEvents lands.
+// Series of the soak's windows.
 const (
 	seriesRead = iota
 	seriesCreate
@@ -102,17 +104,19 @@ const (
 	seriesUnhide
 	seriesDelete
 	seriesImport
+	seriesEvent
 	numSeries
 )
 
-var seriesNames = [numSeries]string{"read", "create", "update", "hide", "unhide", "delete", "import"}
+var seriesNames = [numSeries]string{"read", "create", "update", "hide", "unhide", "delete", "import", "event"}
 
 // soakOptions are the flags of soak.
 type soakOptions struct {
 	duration, interval, importEvery   time.Duration
 	connections, readers, writers     int
 	importers, importSize, workingSet int
-	writeRate                         float64
+	writeRate, eventRate              float64
+	reporters                         int
 	metricsAddr                       string
 	seed                              int64
 	queries                           int
@@ -132,6 +136,8 @@ func runSoak(ctx context.Context, e *env, args []string) int {
 	fs.Float64Var(&o.writeRate, "write-rate", 100, "catalog write calls per second, all writers together; 0 = as fast as they go (mind the admin rate limit)")
 	fs.IntVar(&o.workingSet, "working-set", 500, "ids each writer keeps alive at most (a multiple of 4), and ids each importer cycles through")
 	fs.IntVar(&o.importers, "importers", 0, "ImportMiniPrograms workers")
+	fs.IntVar(&o.reporters, "reporters", 1, "ReportEvents workers (Nearby, then an impression of each sponsored result)")
+	fs.Float64Var(&o.eventRate, "event-rate", 50, "ReportEvents calls per second, all reporters together; 0 = as fast as they go")
 	fs.IntVar(&o.importSize, "import-size", 100, "items per import stream")
 	fs.DurationVar(&o.importEvery, "import-every", 5*time.Second, "time between the import streams of one importer")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "server's metrics address (host:port): RSS, heap, goroutines and CPU per window; empty = not measured")
@@ -149,12 +155,12 @@ func runSoak(ctx context.Context, e *env, args []string) int {
 		return e.usageError("soak", "--duration and --interval must be > 0")
 	case o.connections < 1:
 		return e.usageError("soak", "--connections must be >= 1")
-	case o.readers < 0 || o.writers < 0 || o.importers < 0:
-		return e.usageError("soak", "--readers, --writers and --importers must be >= 0")
-	case o.readers+o.writers+o.importers == 0:
-		return e.usageError("soak", "nothing to do: --readers, --writers and --importers are all 0")
-	case o.writeRate < 0:
-		return e.usageError("soak", "--write-rate must be >= 0")
+	case o.readers < 0 || o.writers < 0 || o.importers < 0 || o.reporters < 0:
+		return e.usageError("soak", "--readers, --writers, --importers and --reporters must be >= 0")
+	case o.readers+o.writers+o.importers+o.reporters == 0:
+		return e.usageError("soak", "nothing to do: --readers, --writers, --importers and --reporters are all 0")
+	case o.writeRate < 0 || o.eventRate < 0:
+		return e.usageError("soak", "--write-rate and --event-rate must be >= 0")
 	case o.workingSet < 4 || o.workingSet%4 != 0:
 		return e.usageError("soak", "--working-set %d: must be a multiple of 4, at least 4", o.workingSet)
 	case o.importers > 0 && (o.importSize < 1 || o.importEvery <= 0):
@@ -226,7 +232,7 @@ func newSoak(ctx context.Context, e *env, o soakOptions) (*soak, string) {
 			return loadgen.ScrapeMetrics(ctx, hc, s.murl, loadgen.RSSMetric, loadgen.HeapInuseMetric, loadgen.GoroutinesMetric, loadgen.CPUMetric)
 		}
 	}
-	workers := o.readers + o.writers + o.importers
+	workers := o.readers + o.writers + o.importers + o.reporters
 	s.win = loadgen.NewWindows(workers, numSeries)
 	return s, ""
 }

@@ -77,6 +77,9 @@ type soakWindow struct {
 	WritesByOp    map[string]uint64 `json:"writes_by_op"`
 	ImportStreams uint64            `json:"import_streams"`
 	ImportErrors  uint64            `json:"import_errors"`
+	EventCalls    uint64            `json:"event_calls"`
+	EventErrors   uint64            `json:"event_errors"`
+	EventP99US    float64           `json:"event_p99_us"`
 	Errors        uint64            `json:"errors"`
 	ErrorsByCode  map[string]uint64 `json:"errors_by_code"`
 	ReadP50US     float64           `json:"read_p50_us"`
@@ -104,8 +107,7 @@ func makeWindow(index int, from, to time.Duration, st []loadgen.SeriesStats) soa
 		w.Errors += st[i].Errors
 		switch i {
 		case seriesRead:
-		case seriesImport:
-		// EXTENSION POINT (events): case seriesEvent.
+		case seriesImport, seriesEvent:
 		default:
 			w.WritesByOp[seriesNames[i]] = st[i].Calls
 			writes.Merge(&st[i])
@@ -122,6 +124,8 @@ func makeWindow(index int, from, to time.Duration, st []loadgen.SeriesStats) soa
 	wl := writes.Latency
 	w.WriteP50US, w.WriteP99US, w.WriteMaxUS = us(wl.Quantile(0.5)), us(wl.Quantile(0.99)), us(wl.Max())
 	w.ImportP99US = us(im.Latency.Quantile(0.99))
+	ev := &st[seriesEvent]
+	w.EventCalls, w.EventErrors, w.EventP99US = ev.Calls, ev.Errors, us(ev.Latency.Quantile(0.99))
 	return w
 }
 
@@ -382,8 +386,8 @@ func writeWindowHeader(w io.Writer, imports bool) {
 	if imports {
 		imp = fmt.Sprintf(" %9s", "imports/s")
 	}
-	fmt.Fprintf(w, "%8s %9s %9s%s %9s %9s %9s %8s %8s %6s %5s  %s\n",
-		"elapsed", "reads/s", "writes/s", imp, "read p50", "read p99", "write p99", "RSS", "heap", "gorout", "cpu", "errors")
+	fmt.Fprintf(w, "%8s %9s %9s%s %9s %9s %9s %9s %8s %8s %6s %5s  %s\n",
+		"elapsed", "reads/s", "writes/s", imp, "events/s", "read p50", "read p99", "write p99", "RSS", "heap", "gorout", "cpu", "errors")
 }
 
 func writeWindowLine(w io.Writer, x *soakWindow, imports bool, importSize int) {
@@ -403,8 +407,12 @@ func writeWindowLine(w io.Writer, x *soakWindow, imports bool, importSize int) {
 	if x.Errors > 0 {
 		errs = loadgen.Thousands(float64(x.Errors)) + " (" + codesText(x.ErrorsByCode) + ")"
 	}
-	fmt.Fprintf(w, "%7.1fs %9s %9s%s %9s %9s %9s %8s %8s %6s %5s  %s\n",
-		x.EndS, loadgen.Thousands(x.ReadsPerS), loadgen.Thousands(x.WritesPerS), imp,
+	events := 0.0
+	if s := x.seconds(); s > 0 {
+		events = float64(x.EventCalls) / s
+	}
+	fmt.Fprintf(w, "%7.1fs %9s %9s%s %9s %9s %9s %9s %8s %8s %6s %5s  %s\n",
+		x.EndS, loadgen.Thousands(x.ReadsPerS), loadgen.Thousands(x.WritesPerS), imp, loadgen.Thousands(events),
 		latOrDash(x.ReadP50US, x.Reads-x.ReadErrors), latOrDash(x.ReadP99US, x.Reads-x.ReadErrors),
 		latOrDash(x.WriteP99US, x.Writes-x.WriteErrors),
 		optMB(rss), optMB(heap), optNum(gor, "%.0f"), optNum(cpu, "%.2f"), errs)
@@ -432,6 +440,12 @@ func writeSoakSummary(w io.Writer, r *soakReport) {
 		r.StartedAtUTC, r.Addr, fmtDur(el), len(r.Windows), fmtDur(r.IntervalS), r.Connections, r.Readers, r.Writers, r.WorkingSet,
 		rateText(r.WriteRate), r.Importers, r.Seed, r.IDPrefix)
 	fmt.Fprintf(w, "reads       %s (%s/s)\n", loadgen.Thousands(float64(s.Reads)), rate(s.Reads))
+	var evCalls, evErrs uint64
+	for i := range r.Windows {
+		evCalls += r.Windows[i].EventCalls
+		evErrs += r.Windows[i].EventErrors
+	}
+	fmt.Fprintf(w, "events      %s ReportEvents calls (%s/s), %s failed or with a rejected event\n", loadgen.Thousands(float64(evCalls)), rate(evCalls), loadgen.Thousands(float64(evErrs)))
 	var ops []string
 	for _, op := range seriesNames[seriesCreate : seriesDelete+1] {
 		ops = append(ops, fmt.Sprintf("%s %s", op, loadgen.Thousands(float64(s.WritesByOp[op]))))
@@ -440,7 +454,6 @@ func writeSoakSummary(w io.Writer, r *soakReport) {
 	if r.Importers > 0 {
 		fmt.Fprintf(w, "imports     %s streams of %d items\n", loadgen.Thousands(float64(s.ImportStreams)), r.ImportSize)
 	}
-	fmt.Fprintf(w, "events      none: ReportEvents is not built yet\n")
 	errs := "none"
 	if s.Errors > 0 {
 		errs = loadgen.Thousands(float64(s.Errors)) + " (" + codesText(s.ErrorsByCode) + ")"

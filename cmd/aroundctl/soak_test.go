@@ -141,7 +141,7 @@ func TestSoakUsage(t *testing.T) {
 		want string
 	}{
 		"duration":    {[]string{"soak", "--duration", "0s"}, "--duration and --interval must be > 0"},
-		"nothing":     {[]string{"soak", "--readers", "0", "--writers", "0"}, "nothing to do"},
+		"nothing":     {[]string{"soak", "--readers", "0", "--writers", "0", "--reporters", "0"}, "nothing to do"},
 		"working set": {[]string{"soak", "--working-set", "10"}, "--working-set 10: must be a multiple of 4"},
 		"ratio":       {[]string{"soak", "--max-p99-ratio", "0"}, "--max-p99-ratio > 0"},
 	} {
@@ -151,7 +151,7 @@ func TestSoakUsage(t *testing.T) {
 		}
 	}
 	r := runCtl(t, nil, "soak", "--help")
-	for _, want := range []string{"Usage: aroundctl soak", "PASSES", "--max-rss-growth", "EXTENSION POINT (events)", "ReportEvents is not built yet"} {
+	for _, want := range []string{"Usage: aroundctl soak", "PASSES", "--max-rss-growth", "reporters", "ReportEvents calls/s"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}

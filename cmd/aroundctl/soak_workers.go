@@ -16,14 +16,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 )
 
-// startWorkers starts the readers, writers and importers. Worker numbers
-// (for the Windows and the connections) are readers first, then writers,
-// then importers. EXTENSION POINT (events): start event reporters here.
+// startWorkers starts the readers, writers, importers and event reporters.
+// Worker numbers (for the Windows and the connections) are readers first,
+// then writers, then importers, then reporters.
 func (s *soak) startWorkers(ctx context.Context, wg *sync.WaitGroup, start time.Time) {
 	o := s.o
 	n := uint64(len(s.reqs))
@@ -67,6 +68,84 @@ func (s *soak) startWorkers(ctx context.Context, wg *sync.WaitGroup, start time.
 			defer wg.Done()
 			im.loop(ctx)
 		}()
+	}
+	var eventPeriod time.Duration
+	if o.eventRate > 0 && o.reporters > 0 {
+		eventPeriod = time.Duration(float64(time.Second) * float64(o.reporters) / o.eventRate)
+	}
+	for k := range o.reporters {
+		slot := o.readers + o.writers + o.importers + k
+		r := &soakReporter{s: s, k: k, slot: slot, client: pb.NewDiscoveryServiceClient(s.conn(slot)),
+			pace: pacer{period: eventPeriod, next: start.Add(eventPeriod * time.Duration(k) / time.Duration(o.reporters))}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop(ctx)
+		}()
+	}
+}
+
+// soakReporter reports the events of sponsored results, as the super-app
+// does after showing a page.
+type soakReporter struct {
+	s      *soak
+	k      int
+	slot   int
+	client pb.DiscoveryServiceClient
+	pace   pacer
+	n      uint64
+}
+
+func (r *soakReporter) loop(ctx context.Context) {
+	s := r.s
+	for r.pace.wait(&s.stopped, s.stopCh) {
+		r.n++
+		req := proto.Clone(s.reqs[(uint64(r.k)*7919+r.n)%uint64(len(s.reqs))]).(*pb.NearbyRequest)
+		if req.User == nil {
+			req.User = &pb.UserContext{}
+		}
+		req.User.UserId = fmt.Sprintf("%su%d", s.idPrefix(), r.n%10000)
+		cctx, cancel := context.WithTimeout(s.readCtx, s.e.g.timeout)
+		resp, err := r.client.Nearby(cctx, req)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.win.Record(r.slot, seriesRead, 0, err)
+			continue
+		}
+		var evs []*pb.Event
+		for i, res := range resp.GetResults() {
+			if res.GetSponsorship() == nil {
+				continue
+			}
+			id := fmt.Sprintf("%se%d-%d-%d", s.idPrefix(), r.k, r.n, i)
+			evs = append(evs, &pb.Event{EventId: id, EventToken: res.GetEventToken(), Type: pb.EventType_EVENT_TYPE_IMPRESSION})
+			if r.n%10 == 0 {
+				evs = append(evs, &pb.Event{EventId: id + "c", EventToken: res.GetEventToken(), Type: pb.EventType_EVENT_TYPE_CLICK})
+			}
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		cctx, cancel = context.WithTimeout(s.readCtx, s.e.g.timeout)
+		t0 := time.Now()
+		out, err := r.client.ReportEvents(cctx, &pb.ReportEventsRequest{Events: evs})
+		d := time.Since(t0)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			for _, res := range out.GetResults() {
+				if !res.GetAccepted() {
+					err = status.Errorf(codes.FailedPrecondition, "event %s rejected: %s", res.GetEventId(), res.GetReason())
+					break
+				}
+			}
+		}
+		s.win.Record(r.slot, seriesEvent, d, err)
 	}
 }
 

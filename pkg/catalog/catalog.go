@@ -75,7 +75,7 @@ func get(tx store.Tx, id string) (*v1.MiniProgram, error) {
 // CellsField is a field number outside the MiniProgram schema under which a
 // stored record also carries the H3 cell (geo.PlaceCellRes) of each of its
 // places, packed fixed64: a cache of a pure function of the record, written
-// with it, so that a restart does not recompute a cgo call per place. A
+// with it, so that a restart does not recompute an H3 lookup per place. A
 // record without it (or with the wrong count) simply has its cells computed.
 // It never leaves the catalog: Decode strips it.
 const CellsField = 536870000

@@ -1,4 +1,7 @@
-// Package index is the in-memory H3 index of places that answers Nearby.
+// Package index holds the in-memory H3 indexes: the index of places that
+// answers Nearby (Index, Snapshot), and the covering index of campaign
+// geofences that finds the campaigns whose fence contains a user (Fences,
+// FenceSnapshot; see Fences for its layout).
 //
 // Structure. Every place of every visible mini-program sits in the leaf of
 // its H3 cell at resolution LeafRes (9, ~0.1 km²); leaves hang under their
@@ -8,7 +11,7 @@
 // angular radius — exact for the data, whatever H3's cell geometry does at
 // pentagons or face edges) and the best static score under it.
 //
-// Query. One cgo call finds the user's top cell and one more its grid disk,
+// Query. geo.CellOf (H3 in Go) finds the user's top cell and one cgo call its grid disk,
 // with enough rings to cover the radius; from there the search is pure Go,
 // best-first over the hierarchy: a node's upper bound is the distance term at
 // the nearest point its cap allows plus its best static score. Nodes beyond

@@ -102,8 +102,9 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 	chordR2 := chordR * chordR
 
 	// The user's cell and enough rings around its top-level parent to cover
-	// the radius. (One cgo call gives the MidRes cell; its parent is bits.)
-	st.Cell = uint64(h3.LatLngToCell(h3.LatLng{Lat: q.LatDeg, Lng: q.LngDeg}, MidRes))
+	// the radius. (geo.CellOf, in Go, gives the MidRes cell; its parent is
+	// bits; the grid disk is one cgo call.)
+	st.Cell = geo.CellOf(q.LatDeg, q.LngDeg, MidRes)
 	origin := h3.Cell(geo.CellParent(st.Cell, TopRes))
 	st.Rings = int(math.Ceil(q.RadiusM / topMinWidthM))
 	for _, c := range h3.GridDisk(origin, st.Rings) {

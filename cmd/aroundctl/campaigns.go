@@ -70,6 +70,23 @@ func (e *env) campaignClient() (pb.CampaignServiceClient, func(), error) {
 	return pb.NewCampaignServiceClient(cc), func() { cc.Close() }, nil
 }
 
+// callCampaign dials CampaignService and makes one call within the global
+// --timeout. On failure it prints the error (as campaignErr, for campaign
+// id; "" = none) and ok is false, code the exit status.
+func callCampaign[T any](ctx context.Context, e *env, method, id string, call func(context.Context, pb.CampaignServiceClient) (T, error)) (resp T, code int, ok bool) {
+	client, closeConn, err := e.campaignClient()
+	if err != nil {
+		return resp, e.fail(err.Error()), false
+	}
+	defer closeConn()
+	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
+	defer cancel()
+	if resp, err = call(ctx, client); err != nil {
+		return resp, e.campaignErr(method, id, err), false
+	}
+	return resp, 0, true
+}
+
 // campaignErr prints the error of a call about campaign id and returns 1.
 func (e *env) campaignErr(method, id string, err error) int {
 	if st, ok := status.FromError(err); ok && id != "" && st.Code() == codes.NotFound {
@@ -263,16 +280,11 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err.Error())
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	resp, err := client.CreateCampaign(ctx, &pb.CreateCampaignRequest{Campaign: c})
-	if err != nil {
-		return e.campaignErr("CreateCampaign", "", err)
+	resp, code, ok := callCampaign(ctx, e, "CreateCampaign", "", func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.CreateCampaignResponse, error) {
+		return cl.CreateCampaign(ctx, &pb.CreateCampaignRequest{Campaign: c})
+	})
+	if !ok {
+		return code
 	}
 	return e.printCampaign(resp.GetCampaign())
 }
@@ -465,16 +477,11 @@ func runCampaignGet(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	resp, err := client.GetCampaign(ctx, &pb.GetCampaignRequest{Id: pos[0]})
-	if err != nil {
-		return e.campaignErr("GetCampaign", pos[0], err)
+	resp, code, ok := callCampaign(ctx, e, "GetCampaign", pos[0], func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.GetCampaignResponse, error) {
+		return cl.GetCampaign(ctx, &pb.GetCampaignRequest{Id: pos[0]})
+	})
+	if !ok {
+		return code
 	}
 	return e.printCampaign(resp.GetCampaign())
 }
@@ -591,16 +598,11 @@ func setCampaignState(ctx context.Context, e *env, args []string, cmd, method, w
 	if !ok {
 		return code
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	c, err := call(ctx, client, pos[0])
-	if err != nil {
-		return e.campaignErr(method, pos[0], err)
+	c, code, ok := callCampaign(ctx, e, method, pos[0], func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.Campaign, error) {
+		return call(ctx, cl, pos[0])
+	})
+	if !ok {
+		return code
 	}
 	if e.g.output != outputTable {
 		return e.printCampaign(c)
@@ -653,16 +655,11 @@ func runCampaignStats(ctx context.Context, e *env, args []string) int {
 	if !start.IsZero() && !end.IsZero() && !end.After(start) {
 		return e.usageError("campaigns stats", "--to %s is not after --from %s", *to, *from)
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	resp, err := client.GetCampaignStats(ctx, req)
-	if err != nil {
-		return e.campaignErr("GetCampaignStats", pos[0], err)
+	resp, code, ok := callCampaign(ctx, e, "GetCampaignStats", pos[0], func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.GetCampaignStatsResponse, error) {
+		return cl.GetCampaignStats(ctx, req)
+	})
+	if !ok {
+		return code
 	}
 	return e.show(resp, func(w io.Writer) { writeCampaignStats(w, resp) })
 }
@@ -770,16 +767,11 @@ func runCampaignReach(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err.Error())
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	resp, err := client.EstimateReach(ctx, req)
-	if err != nil {
-		return e.campaignErr("EstimateReach", "", err)
+	resp, code, ok := callCampaign(ctx, e, "EstimateReach", "", func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.EstimateReachResponse, error) {
+		return cl.EstimateReach(ctx, req)
+	})
+	if !ok {
+		return code
 	}
 	return e.show(resp, func(w io.Writer) { writeReach(w, resp) })
 }
@@ -832,16 +824,11 @@ func runCampaignDiagnose(ctx context.Context, e *env, args []string) int {
 		}
 		req.Time = timestamppb.New(t)
 	}
-	client, closeConn, err := e.campaignClient()
-	if err != nil {
-		return e.fail(err.Error())
-	}
-	defer closeConn()
-	ctx, cancel := context.WithTimeout(ctx, e.g.timeout)
-	defer cancel()
-	resp, err := client.DiagnoseCampaign(ctx, req)
-	if err != nil {
-		return e.campaignErr("DiagnoseCampaign", pos[0], err)
+	resp, code, ok := callCampaign(ctx, e, "DiagnoseCampaign", pos[0], func(ctx context.Context, cl pb.CampaignServiceClient) (*pb.DiagnoseCampaignResponse, error) {
+		return cl.DiagnoseCampaign(ctx, req)
+	})
+	if !ok {
+		return code
 	}
 	return e.show(resp, func(w io.Writer) { writeDiagnosis(w, pos[0], resp) })
 }

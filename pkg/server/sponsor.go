@@ -263,6 +263,13 @@ func (sp *sponsors) apply(changes []campaign.Change) {
 // call it, so a diagnosis says exactly what serving would do. It reads
 // counters and records nothing.
 func (sp *sponsors) decide(lc *liveCampaign, u targeting.User, userHash uint64, now time.Time, inInclude, inExclude bool) targeting.Reasons {
+	r, _ := sp.decideWith(lc, u, userHash, now, inInclude, inExclude)
+	return r
+}
+
+// decideWith is decide that also returns the counters it read, so that
+// pacing reuses the spend instead of reading it again.
+func (sp *sponsors) decideWith(lc *liveCampaign, u targeting.User, userHash uint64, now time.Time, inInclude, inExclude bool) (targeting.Reasons, targeting.Counters) {
 	var k targeting.Counters
 	k.SpentMicros, k.SpentTodayMicros = sp.ledger.Spend(lc.id)
 	if lc.rule.FreqMax > 0 && userHash != 0 {
@@ -275,19 +282,20 @@ func (sp *sponsors) decide(lc *liveCampaign, u targeting.User, userHash uint64, 
 		// advertiser's promise to its audience; keeping it beats reach).
 		r = r.With(targeting.ReasonFrequencyCapped)
 	}
-	return r
+	return r, k
 }
 
 // paced reports whether pacing lets an eligible campaign enter the auction
 // now. EVEN spreads the daily budget over the campaign's local day; with
 // no daily budget but a total one and an end, it spreads the total over
 // the schedule. ASAP, or nothing to spread, is never throttled.
-func (sp *sponsors) paced(lc *liveCampaign, now time.Time) bool {
+// k are the counters decide read.
+func (sp *sponsors) paced(lc *liveCampaign, now time.Time, k targeting.Counters) bool {
 	if !lc.even {
 		return true
 	}
 	r := &lc.rule
-	total, today := sp.ledger.Spend(lc.id)
+	total, today := k.SpentMicros, k.SpentTodayMicros
 	switch {
 	case r.DailyMicros > 0:
 		start, end := targeting.DayBounds(now, r.Schedule.Location())
@@ -310,6 +318,7 @@ type candidate struct {
 	lc   *liveCampaign
 	ecpm float64
 	ctr  float64
+	item *index.Item // the promoted mini-program, once decided
 }
 
 // better orders candidates: eCPM descending, then id ascending (the
@@ -373,17 +382,17 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		h = append(h, c)
 	}
 	heapify(h)
-	examined, eligible := 0, 0
+	eligible := 0
 	chosen := sc.chosen[:0]
 	for len(h) > 0 && len(chosen) <= slots {
 		c := h[0]
 		h = popHeap(h)
-		examined++
 		lc := c.lc
 		if slices.ContainsFunc(chosen, func(x candidate) bool { return x.lc.miniProgram == lc.miniProgram }) {
 			continue // one slot per mini-program: its best campaign is in
 		}
-		if sp.decide(lc, q.User, userHash, now, true, false) != 0 {
+		reasons, k := sp.decideWith(lc, q.User, userHash, now, true, false)
+		if reasons != 0 {
 			continue
 		}
 		it := sp.items.Item(lc.miniProgram)
@@ -391,10 +400,11 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 			continue
 		}
 		eligible++
-		if !sp.paced(lc, now) {
+		if !sp.paced(lc, now, k) {
 			sp.metrics.throttled.Inc()
 			continue
 		}
+		c.item = it
 		chosen = append(chosen, c)
 	}
 	sc.heap, sc.chosen = h, chosen
@@ -408,11 +418,7 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 	}
 	sp.metrics.auctions.Inc()
 	for _, w := range targeting.Auction(sc.entrants, sp.reserve, slots) {
-		lc := chosen[w.Entrant].lc
-		it := sp.items.Item(lc.miniProgram)
-		if it == nil {
-			continue // deleted since it was checked a moment ago
-		}
+		lc, it := chosen[w.Entrant].lc, chosen[w.Entrant].item
 		pl, d := it.NearestPlace(q.LatDeg, q.LngDeg)
 		dst = append(dst, sponsored{lc: lc, price: w.PriceMicros, hit: index.Hit{Item: it, Place: pl, DistanceM: d}})
 	}

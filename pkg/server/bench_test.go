@@ -28,10 +28,7 @@ var (
 // limit 20), once per process.
 func benchDiscovery(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 	benchOnce.Do(func() {
-		spec := dataset.BenchSpec(1)
-		if n, err := strconv.Atoi(os.Getenv("AROUNDME_BENCH_N")); err == nil && n > 0 {
-			spec.MiniPrograms = n
-		}
+		spec := benchSpec()
 		w := targeting.DefaultWeights()
 		var ch []index.Change
 		dataset.Generate(spec, func(_ int, mp *v1.MiniProgram) error {
@@ -46,6 +43,16 @@ func benchDiscovery(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 		}
 	})
 	return benchSvc, benchReqs
+}
+
+// benchSpec is the benchmark catalog, AROUNDME_BENCH_N mini-programs when
+// set.
+func benchSpec() dataset.Spec {
+	spec := dataset.BenchSpec(1)
+	if n, err := strconv.Atoi(os.Getenv("AROUNDME_BENCH_N")); err == nil && n > 0 {
+		spec.MiniPrograms = n
+	}
+	return spec
 }
 
 // BenchmarkNearby is the whole in-process Nearby call on the 1M dataset —

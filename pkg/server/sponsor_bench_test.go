@@ -42,10 +42,7 @@ func benchSponsored(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 		if v, err := strconv.Atoi(os.Getenv("AROUNDME_BENCH_CAMPAIGNS")); err == nil && v >= 0 {
 			n = v
 		}
-		spec := dataset.BenchSpec(1)
-		if v, err := strconv.Atoi(os.Getenv("AROUNDME_BENCH_N")); err == nil && v > 0 {
-			spec.MiniPrograms = v
-		}
+		spec := benchSpec()
 		beijing := geo.PointFromDeg(39.9042, 116.4074)
 		near := func(ll *v1.LatLng) bool {
 			return geo.PointFromDeg(ll.GetLatitude(), ll.GetLongitude()).DistanceM(beijing) < 40000

@@ -173,19 +173,24 @@ func (r *fenceRun) shapesOf(rec *fenceRec) (lo, hi int) {
 // resolution and the shapes the postings refer to. A snapshot is a stack
 // of runs (see Fences).
 type fenceRun struct {
-	tabs   [numRes]*cellTable
-	shapes []shapeRef
-	cells  int // postings
-	keys   int // distinct cells, over resolutions
-	bytes  int64
+	tabs     [numRes]*cellTable
+	shapes   []shapeRef
+	keys     []uint32 // shapes[i].rec.Key: Candidates reads 4 bytes a hit, not the record
+	cells    int      // postings
+	distinct int      // distinct cells, over resolutions
+	bytes    int64
 }
 
 func (r *fenceRun) finish() *fenceRun {
-	r.cells, r.keys, r.bytes = 0, 0, int64(cap(r.shapes))*int64(unsafe.Sizeof(shapeRef{}))
+	r.keys = make([]uint32, len(r.shapes))
+	for i := range r.shapes {
+		r.keys[i] = r.shapes[i].rec.Key
+	}
+	r.cells, r.distinct, r.bytes = 0, 0, int64(cap(r.shapes))*int64(unsafe.Sizeof(shapeRef{}))+4*int64(len(r.keys))
 	for _, t := range r.tabs {
 		if t != nil {
 			r.cells += len(t.vals)
-			r.keys += len(t.keys)
+			r.distinct += len(t.keys)
 			r.bytes += t.bytes()
 		}
 	}

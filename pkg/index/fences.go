@@ -23,6 +23,12 @@ type Fence struct {
 	// (its tables hold the cells, ~4 bytes each instead of 24).
 	Covering geo.GeofenceCovering
 	Value    any // opaque payload for the caller (the server keeps its decoded campaign here)
+	// Key is the caller's number for the fence, which Candidates returns
+	// instead of the fence: small dense numbers let the caller rank
+	// candidates from its own arrays (the server keeps each campaign's
+	// eCPM there) without reading their records. The index neither
+	// interprets nor checks it.
+	Key uint32
 }
 
 // FenceStats describe a FenceSnapshot, for metrics.
@@ -289,7 +295,7 @@ func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRe
 			inUse[res] = inUse[res] || t != nil
 		}
 		s.stats.Cells += r.cells
-		s.stats.Keys += r.keys
+		s.stats.Keys += r.distinct
 		s.stats.Bytes += r.bytes + 8*int64(len(r.dead))
 	}
 	s.slotOff = append(s.slotOff, s.slots)

@@ -192,7 +192,9 @@ func benchFenceIndex(b testing.TB) *Fences {
 // city centres themselves (within 50 m; each in several hundred campaigns),
 // at random positions round the cities (σ 8 km), and 60 km out (in no
 // campaign: the cost of the probes alone). It reports hits/op and the
-// p50/p99 latency besides ns/op.
+// p50/p99 latency besides ns/op. "locate" is Locate (exact, by ID);
+// "candidates" is Candidates, the server's lookup (keys, no records read,
+// Boundary hits unconfirmed).
 func BenchmarkFenceLocate(b *testing.B) {
 	f := benchFenceIndex(b)
 	s := f.Snapshot()
@@ -201,30 +203,38 @@ func BenchmarkFenceLocate(b *testing.B) {
 		name            string
 		offsetM, sigmaM float64
 	}{{"centre", 0, 50}, {"random", 0, benchSigmaM}, {"outside", 60000, 1000}} {
-		b.Run(where.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(5, 5))
-			pts := make([][2]float64, 4096)
-			for i := range pts {
-				c := benchCities[i%len(benchCities)]
-				d := where.offsetM + where.sigmaM*math.Sqrt(-2*math.Log(1-rng.Float64()))
-				pts[i][0], pts[i][1] = destDeg(c[0], c[1], d, rng.Float64()*2*math.Pi)
-			}
-			lat := make([]time.Duration, 0, b.N)
-			var dst []*Fence
-			hits := 0
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p := pts[i%len(pts)]
-				t0 := time.Now()
-				dst = s.Locate(p[0], p[1], dst[:0])
-				lat = append(lat, time.Since(t0))
-				hits += len(dst)
-			}
-			b.StopTimer()
-			reportLatency(b, lat)
-			b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
-		})
+		for _, kind := range []string{"locate", "candidates"} {
+			b.Run(where.name+"/"+kind, func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(5, 5))
+				pts := make([][2]float64, 4096)
+				for i := range pts {
+					c := benchCities[i%len(benchCities)]
+					d := where.offsetM + where.sigmaM*math.Sqrt(-2*math.Log(1-rng.Float64()))
+					pts[i][0], pts[i][1] = destDeg(c[0], c[1], d, rng.Float64()*2*math.Pi)
+				}
+				lat := make([]time.Duration, 0, b.N)
+				var dst []*Fence
+				var cands []Candidate
+				hits := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p := pts[i%len(pts)]
+					t0 := time.Now()
+					if kind == "locate" {
+						dst = s.Locate(p[0], p[1], dst[:0])
+						hits += len(dst)
+					} else {
+						cands = s.Candidates(p[0], p[1], cands[:0])
+						hits += len(cands)
+					}
+					lat = append(lat, time.Since(t0))
+				}
+				b.StopTimer()
+				reportLatency(b, lat)
+				b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
+			})
+		}
 	}
 }
 

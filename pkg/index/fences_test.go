@@ -168,7 +168,7 @@ type testFence struct {
 func randomFence(rng *rand.Rand, id string) *testFence {
 	spots := fenceSpots()
 	spot := spots[rng.IntN(len(spots))]
-	tf := &testFence{fence: &Fence{ID: id}}
+	tf := &testFence{fence: &Fence{ID: id, Key: rng.Uint32()}}
 	g := &tf.fence.Geofence
 	var incs []testShape
 	for range 1 + rng.IntN(3) {
@@ -250,6 +250,36 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
+// checkCandidates checks Candidates against Locate's answer at p: the
+// confirmed candidates are exactly Locate's fences, none twice, each with
+// its fence's Key, and a Sure one is inside.
+func checkCandidates(t *testing.T, s *FenceSnapshot, p [2]float64, cands []Candidate, located []*Fence) {
+	t.Helper()
+	seen := map[*Fence]bool{}
+	var confirmed []*Fence
+	for _, c := range cands {
+		f := s.FenceOf(c)
+		if seen[f] {
+			t.Fatalf("at %v: Candidates returned %s twice", p, f.ID)
+		}
+		seen[f] = true
+		if c.Key != f.Key {
+			t.Fatalf("at %v: candidate of %s has key %d, the fence %d", p, f.ID, c.Key, f.Key)
+		}
+		in := s.Confirm(c, p[0], p[1])
+		if exact := f.Geofence.ContainsDeg(p[0], p[1]); in != exact || (c.Sure && !exact) {
+			t.Fatalf("at %v: candidate %s sure=%v confirmed=%v, exact %v", p, f.ID, c.Sure, in, exact)
+		}
+		if in {
+			confirmed = append(confirmed, f)
+		}
+	}
+	slices.SortFunc(confirmed, func(a, b *Fence) int { return strings.Compare(a.ID, b.ID) })
+	if !slices.Equal(confirmed, located) {
+		t.Fatalf("at %v: confirmed candidates %d, Locate %d", p, len(confirmed), len(located))
+	}
+}
+
 // oracleTally counts what an oracle check exercised.
 type oracleTally struct {
 	members  int // (point, fence) pairs inside
@@ -263,8 +293,8 @@ func (a *oracleTally) add(b oracleTally) {
 }
 
 // checkFenceOracle compares Locate at every point with the exact test of
-// every fence (and LocateDetail with the shapes' own tests), and the
-// snapshot's counts with the fences'.
+// every fence (and LocateDetail with the shapes' own tests; and Candidates,
+// confirmed, with Locate), and the snapshot's counts with the fences'.
 func checkFenceOracle(t *testing.T, s *FenceSnapshot, fences map[string]*testFence, pts [][2]float64) oracleTally {
 	t.Helper()
 	ids := slices.Sorted(mapKeys(fences))
@@ -287,8 +317,11 @@ func checkFenceOracle(t *testing.T, s *FenceSnapshot, fences map[string]*testFen
 	var tl oracleTally
 	bad := 0
 	var got []*Fence
+	var cands []Candidate
 	for _, p := range pts {
 		got = s.Locate(p[0], p[1], got[:0])
+		cands = s.Candidates(p[0], p[1], cands[:0])
+		checkCandidates(t, s, p, cands, got)
 		var want []string
 		for _, id := range ids {
 			g := fences[id].fence.Geofence
@@ -363,7 +396,7 @@ func TestFenceOracle(t *testing.T) {
 			tf := pool[rng.IntN(len(pool))]
 			// A new version of some id: another fence's geometry, sometimes
 			// without its covering (Apply computes it).
-			v := &testFence{fence: &Fence{ID: id(rng.IntN(ids)), Geofence: tf.fence.Geofence, Covering: tf.fence.Covering}, edges: tf.edges}
+			v := &testFence{fence: &Fence{ID: id(rng.IntN(ids)), Geofence: tf.fence.Geofence, Covering: tf.fence.Covering, Key: rng.Uint32()}, edges: tf.edges}
 			v.fence.Value = v
 			if rng.IntN(3) == 0 {
 				v.fence.Covering = geo.GeofenceCovering{}

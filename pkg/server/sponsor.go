@@ -34,11 +34,14 @@ type liveCampaign struct {
 	terms                       ledger.Terms
 	fence                       geo.Geofence
 
+	// key is the campaign's number in the covering index and in the
+	// auction's table (sponsors.hot), fixed for the life of the process.
+	key uint32
+
 	// ctr is the campaign's smoothed click-through rate (float64 bits),
 	// learned from its events: refreshed when a click or impression of it
 	// is accepted and every ctrRefreshInterval, so that the auction reads
-	// one atomic instead of the ledger for each of the hundreds of
-	// campaigns whose fence contains a city-centre user.
+	// one atomic instead of the ledger.
 	ctr atomic.Uint64
 }
 
@@ -48,10 +51,87 @@ const ctrRefreshInterval = 5 * time.Second
 // clickRate returns the campaign's current smoothed CTR.
 func (lc *liveCampaign) clickRate() float64 { return math.Float64frombits(lc.ctr.Load()) }
 
-// refreshCTR recomputes the campaign's CTR from the ledger.
+// refreshCTR recomputes the campaign's CTR from the ledger, and its eCPM
+// in the auction's table if lc is the campaign's current version.
 func (sp *sponsors) refreshCTR(lc *liveCampaign) {
 	clicks, imps := sp.ledger.Clicks(lc.id)
-	lc.ctr.Store(math.Float64bits(targeting.SmoothedCTR(clicks, imps)))
+	ctr := math.Float64bits(targeting.SmoothedCTR(clicks, imps))
+	sp.hotMu.Lock()
+	defer sp.hotMu.Unlock()
+	lc.ctr.Store(ctr)
+	if sp.lookup(lc.id) == lc {
+		sp.setHotLocked(lc)
+	}
+}
+
+// hotEntry is what the auction knows of a campaign before reading its
+// record: enough to rank it among the hundreds whose fences hold a
+// city-centre user, from one dense array (index.Candidates gives each
+// candidate's key) instead of a cache miss or two per candidate.
+type hotEntry struct {
+	ecpm  atomic.Uint64 // float64 bits: targeting.ECPM of the current version
+	order atomic.Uint64 // the id's first 8 bytes, big-endian: settles ties by id, almost always
+}
+
+// hotTable is indexed by liveCampaign.key. It only grows: a larger copy is
+// published when a new key does not fit.
+type hotTable struct{ e []hotEntry }
+
+// setHotLocked writes the campaign's ranking entry (sp.hotMu held),
+// growing the table if needed.
+func (sp *sponsors) setHotLocked(lc *liveCampaign) {
+	t := sp.hot.Load()
+	if t == nil || int(lc.key) >= len(t.e) {
+		n := 1024
+		if t != nil {
+			n = 2 * len(t.e)
+		}
+		for n <= int(lc.key) {
+			n *= 2
+		}
+		g := &hotTable{e: make([]hotEntry, n)}
+		if t != nil {
+			for i := range t.e {
+				g.e[i].ecpm.Store(t.e[i].ecpm.Load())
+				g.e[i].order.Store(t.e[i].order.Load())
+			}
+		}
+		sp.hot.Store(g)
+		t = g
+	}
+	e := &t.e[lc.key]
+	e.order.Store(idPrefix(lc.id))
+	e.ecpm.Store(math.Float64bits(targeting.ECPM(lc.bid, lc.clickRate())))
+}
+
+// idPrefix is the first 8 bytes of id, big-endian, zero padded: where two
+// differ they order the ids as strings do.
+func idPrefix(id string) uint64 {
+	var o uint64
+	for i := range min(8, len(id)) {
+		o |= uint64(id[i]) << (56 - 8*i)
+	}
+	return o
+}
+
+// publish makes a converted campaign the current one (sp.mu held, or the
+// single loader): it gets the campaign's key, the entry for the covering
+// index carries it, and its ranking entry is written before the index
+// can return it.
+func (sp *sponsors) publish(lc *liveCampaign, entry *index.Fence) {
+	if sp.keys == nil {
+		sp.keys = map[string]uint32{}
+	}
+	key, ok := sp.keys[lc.id]
+	if !ok {
+		key = uint32(len(sp.keys))
+		sp.keys[lc.id] = key
+	}
+	lc.key, entry.Key = key, key
+	sp.hotMu.Lock()
+	sp.live.Store(lc.id, lc)
+	sp.setHotLocked(lc)
+	sp.hotMu.Unlock()
 }
 
 // refreshCTRs refreshes every campaign's CTR every interval until ctx ends:
@@ -94,8 +174,12 @@ type sponsors struct {
 	log     *slog.Logger
 	metrics *sponsorMetrics
 
-	live sync.Map   // campaign id → *liveCampaign, every campaign (archived too: late events still bill)
-	mu   sync.Mutex // serialises apply
+	live sync.Map          // campaign id → *liveCampaign, every campaign (archived too: late events still bill)
+	mu   sync.Mutex        // serialises apply
+	keys map[string]uint32 // campaign id → key (liveCampaign.key), under mu; never reused
+
+	hot   atomic.Pointer[hotTable] // the auction's ranking entries, by key
+	hotMu sync.Mutex               // serialises writes to hot (a write and the CTR refreshes)
 }
 
 // newLive converts a stored campaign; cov is its covering as the record
@@ -219,7 +303,7 @@ func (sp *sponsors) load(ctx context.Context, camps *campaign.Store) error {
 		if errs[i] != nil {
 			return errs[i]
 		}
-		sp.live.Store(lc.id, lc)
+		sp.publish(lc, entries[i])
 		if lc.serves() {
 			serving = append(serving, entries[i])
 		}
@@ -246,7 +330,7 @@ func (sp *sponsors) apply(changes []campaign.Change) {
 			sp.log.Error("campaign change not applied to the covering index", "campaign", ch.ID, "error", err.Error())
 			continue
 		}
-		sp.live.Store(lc.id, lc)
+		sp.publish(lc, entry)
 		if lc.serves() {
 			ups = append(ups, entry)
 		} else {
@@ -313,26 +397,40 @@ type sponsored struct {
 	price int64
 }
 
-// candidate is a campaign whose fence contains the user, with its eCPM.
+// candidate is a campaign whose covering holds the user, ranked by eCPM.
 type candidate struct {
-	lc   *liveCampaign
-	ecpm float64
-	ctr  float64
-	item *index.Item // the promoted mini-program, once decided
+	c     index.Candidate
+	ecpm  float64
+	order uint64        // hotEntry.order
+	lc    *liveCampaign // once read
+	ctr   float64       // lc's, once read
+	item  *index.Item   // the promoted mini-program, once decided
 }
 
 // better orders candidates: eCPM descending, then id ascending (the
-// auction's own order).
-func better(a, b *candidate) bool {
+// auction's own order). Ids are compared in full, which reads the records,
+// only when their first 8 bytes tie.
+func better(s *index.FenceSnapshot, a, b *candidate) bool {
 	if a.ecpm != b.ecpm {
 		return a.ecpm > b.ecpm
 	}
-	return a.lc.id < b.lc.id
+	if a.order != b.order {
+		return a.order < b.order
+	}
+	return a.campaign(s).id < b.campaign(s).id
+}
+
+// campaign reads the candidate's campaign from the snapshot that found it.
+func (c *candidate) campaign(s *index.FenceSnapshot) *liveCampaign {
+	if c.lc == nil {
+		c.lc = s.FenceOf(c.c).Value.(*liveCampaign)
+	}
+	return c.lc
 }
 
 // pickScratch is one request's reusable working memory.
 type pickScratch struct {
-	fences   []*index.Fence
+	cands    []index.Candidate
 	heap     []candidate
 	chosen   []candidate
 	entrants []targeting.Entrant
@@ -347,47 +445,73 @@ var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
 // slots.
 //
 // The city centre lies in hundreds of fences, and deciding one campaign
-// (counters, schedule in its time zone, the promoted item) costs far more
-// than knowing its eCPM (its bid, or its bid times a learned CTR), so the
-// candidates are decided lazily in auction order: a heap by eCPM yields the
-// best first, and deciding stops once slots+1 entrants are found — the
-// winners and the one whose bid sets the last winner's price. Campaigns
-// below them could not have changed the outcome: the auction ranks by the
-// same eCPM, and a price is set by the entrant right below.
+// (its record, the exact shape test of a Boundary cell, counters, schedule
+// in its time zone, the promoted item) costs far more than knowing its
+// eCPM, so the candidates are ranked first and decided lazily in auction
+// order. index.Candidates gives each candidate's key without reading a
+// record and the hot table its eCPM (one dense array, mostly in cache); a
+// heap by eCPM then yields the best first, and deciding stops once slots+1
+// entrants are found — the winners and the one whose bid sets the last
+// winner's price. Campaigns below them could not have changed the outcome:
+// the auction ranks by the same eCPM, and a price is set by the entrant
+// right below. The table's eCPM is a ranking hint: the one used is
+// recomputed from the popped campaign (a write or a CTR refresh may have
+// raced the request), and a campaign that turns out lower goes back into
+// the heap at its true rank.
 func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots int, dst []sponsored) []sponsored {
 	if slots == 0 || q.User.Minor() {
 		return dst
 	}
 	sc := pickScratches.Get().(*pickScratch)
 	defer func() {
-		clear(sc.fences)
 		clear(sc.heap)
 		clear(sc.chosen)
-		sc.fences, sc.heap, sc.chosen, sc.entrants = sc.fences[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0]
+		sc.cands, sc.heap, sc.chosen, sc.entrants = sc.cands[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0]
 		pickScratches.Put(sc)
 	}()
-	sc.fences = sp.fences.Snapshot().Locate(q.LatDeg, q.LngDeg, sc.fences[:0])
-	if len(sc.fences) == 0 {
+	snap := sp.fences.Snapshot()
+	sc.cands = snap.Candidates(q.LatDeg, q.LngDeg, sc.cands[:0])
+	if len(sc.cands) == 0 {
 		return dst
 	}
+	tab := sp.hot.Load() // after the snapshot: every key in it has its entry
 	reserve := float64(sp.reserve)
 	h := sc.heap[:0]
-	for _, f := range sc.fences {
-		lc := f.Value.(*liveCampaign)
-		c := candidate{lc: lc, ctr: lc.clickRate()}
-		c.ecpm = targeting.ECPM(lc.bid, c.ctr)
+	for _, ic := range sc.cands {
+		c := candidate{c: ic}
+		if tab != nil && int(ic.Key) < len(tab.e) {
+			e := &tab.e[ic.Key]
+			c.ecpm, c.order = math.Float64frombits(e.ecpm.Load()), e.order.Load()
+		} else { // not reachable (publish writes the entry first); rank from the record
+			lc := c.campaign(snap)
+			c.ecpm, c.order = targeting.ECPM(lc.bid, lc.clickRate()), idPrefix(lc.id)
+		}
 		if c.ecpm <= 0 || c.ecpm < reserve {
 			continue // cannot win, and below the reserve sets no price
 		}
 		h = append(h, c)
 	}
-	heapify(h)
+	heapify(snap, h)
 	eligible := 0
 	chosen := sc.chosen[:0]
 	for len(h) > 0 && len(chosen) <= slots {
 		c := h[0]
-		h = popHeap(h)
-		lc := c.lc
+		h = popHeap(snap, h)
+		lc := c.campaign(snap)
+		c.ctr = lc.clickRate()
+		if e := targeting.ECPM(lc.bid, c.ctr); e != c.ecpm {
+			c.ecpm = e
+			if e <= 0 || e < reserve {
+				continue
+			}
+			if len(h) > 0 && better(snap, &h[0], &c) {
+				h = pushHeap(snap, h, c) // ranked too high: back at its place
+				continue
+			}
+		}
+		if !snap.Confirm(c.c, q.LatDeg, q.LngDeg) {
+			continue // a Boundary cell, and outside the shape
+		}
 		if slices.ContainsFunc(chosen, func(x candidate) bool { return x.lc.miniProgram == lc.miniProgram }) {
 			continue // one slot per mini-program: its best campaign is in
 		}
@@ -408,7 +532,7 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		chosen = append(chosen, c)
 	}
 	sc.heap, sc.chosen = h, chosen
-	sp.metrics.fences.Observe(float64(len(sc.fences)))
+	sp.metrics.fences.Observe(float64(len(sc.cands)))
 	sp.metrics.eligible.Observe(float64(eligible))
 	if len(chosen) == 0 {
 		return dst
@@ -426,29 +550,43 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 }
 
 // heapify arranges h as a max-heap by better.
-func heapify(h []candidate) {
+func heapify(s *index.FenceSnapshot, h []candidate) {
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftDown(h, i)
+		siftDown(s, h, i)
 	}
 }
 
 // popHeap removes the best candidate (h[0]) and returns the shorter heap.
-func popHeap(h []candidate) []candidate {
+func popHeap(s *index.FenceSnapshot, h []candidate) []candidate {
 	n := len(h) - 1
 	h[0] = h[n]
 	h[n] = candidate{}
 	h = h[:n]
-	siftDown(h, 0)
+	siftDown(s, h, 0)
 	return h
 }
 
-func siftDown(h []candidate, i int) {
+// pushHeap adds c to the heap.
+func pushHeap(s *index.FenceSnapshot, h []candidate, c candidate) []candidate {
+	h = append(h, c)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !better(s, &h[i], &h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	return h
+}
+
+func siftDown(s *index.FenceSnapshot, h []candidate, i int) {
 	for {
 		best, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && better(&h[l], &h[best]) {
+		if l < len(h) && better(s, &h[l], &h[best]) {
 			best = l
 		}
-		if r < len(h) && better(&h[r], &h[best]) {
+		if r < len(h) && better(s, &h[r], &h[best]) {
 			best = r
 		}
 		if best == i {

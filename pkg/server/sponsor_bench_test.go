@@ -76,7 +76,7 @@ func benchSponsored(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 						continue
 					}
 					mu.Lock()
-					sp.live.Store(lc.id, lc)
+					sp.publish(lc, entry)
 					entries = append(entries, entry)
 					mu.Unlock()
 				}

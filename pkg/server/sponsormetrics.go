@@ -40,7 +40,7 @@ func newSponsorMetrics(reg prometheus.Registerer) *sponsorMetrics {
 		}),
 		fences: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "aroundme_campaign_fences_per_request",
-			Help:    "Campaigns whose geofence contains the user, per Nearby request that offered sponsored slots and found any.",
+			Help:    "Campaigns whose covering cells hold the user's position, per Nearby request that offered sponsored slots and found any: the candidates of the auction, an upper bound on the fences containing the user (a Boundary cell is tested exactly only for the candidates the auction reaches).",
 			Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
 		}),
 		eligible: prometheus.NewHistogram(prometheus.HistogramOpts{

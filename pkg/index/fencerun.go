@@ -56,7 +56,17 @@ type cellTable struct {
 	keys []uint32 // low halves, ascending within a group
 	at   []uint32 // len(keys)+1: key i's postings are vals[at[i]:at[i+1]]
 	vals []uint32 // postings
+	// sample is keys[i*sampleStep] for each i: a directory 1/64th the size
+	// of keys, which stays in cache. A plain binary search over millions of
+	// keys takes ~20 steps of which the last ~10 are cache misses (the
+	// lookup's main cost once a city-centre user's hundreds of hits are
+	// handled without reading records); searching the sample first leaves
+	// one block of 64 keys (four cache lines) to search.
+	sample []uint32
 }
+
+// sampleStep is the block of keys one sample entry stands for.
+const sampleStep = 64
 
 // A posting is a uint32: the shape's number in its run <<2 | postSimple |
 // postInterior. The flags let a lookup settle the common case — an Interior
@@ -77,7 +87,27 @@ func (t *cellTable) find(code uint64) []uint32 {
 		}
 	}
 	lo, hi := int(t.hiAt[g]), int(t.hiAt[g+1])
+	end := hi
 	l := uint32(code)
+	if hi-lo > sampleStep {
+		// The sample entries within the group, bl..bh-1, are sorted: the
+		// first greater than l bounds the block holding l.
+		bl, bh := (lo+sampleStep-1)/sampleStep, (hi-1)/sampleStep+1
+		for bl < bh {
+			m := int(uint(bl+bh) >> 1)
+			if t.sample[m] <= l {
+				bl = m + 1
+			} else {
+				bh = m
+			}
+		}
+		if b := bl * sampleStep; b < hi {
+			hi = b
+		}
+		if b := (bl - 1) * sampleStep; b > lo {
+			lo = b
+		}
+	}
 	for lo < hi { // first key ≥ l
 		m := int(uint(lo+hi) >> 1)
 		if t.keys[m] < l {
@@ -86,7 +116,7 @@ func (t *cellTable) find(code uint64) []uint32 {
 			hi = m
 		}
 	}
-	if lo == int(t.hiAt[g+1]) || t.keys[lo] != l {
+	if lo == end || t.keys[lo] != l {
 		return nil
 	}
 	return t.vals[t.at[lo]:t.at[lo+1]]
@@ -94,7 +124,7 @@ func (t *cellTable) find(code uint64) []uint32 {
 
 // bytes is the memory the table holds.
 func (t *cellTable) bytes() int64 {
-	return 4 * int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals))
+	return 4 * int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals)+cap(t.sample))
 }
 
 // tableBuilder appends keys in ascending code order.
@@ -125,6 +155,10 @@ func (b *tableBuilder) finish() *cellTable {
 	}
 	if cap(t.keys)-len(t.keys) > len(t.keys)/8 {
 		t.keys, t.at = slices.Clone(t.keys), slices.Clone(t.at)
+	}
+	t.sample = make([]uint32, (len(t.keys)+sampleStep-1)/sampleStep)
+	for i := range t.sample {
+		t.sample[i] = t.keys[i*sampleStep]
 	}
 	return t
 }

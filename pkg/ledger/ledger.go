@@ -286,22 +286,60 @@ func (l *Ledger) record(ev *Event, now time.Time, ns int64) Result {
 }
 
 // Spend returns the campaign's billed spend in total and in its current
-// local day. It is a few atomic loads after a map lookup: Nearby calls it for
-// every candidate campaign. "Current day" is the day the campaign's last
-// event was counted in, while Now is before that day's end in the zone the
-// campaign had then (a zone change takes effect at its next event; a day
-// loaded by Open before Terms knew the campaign learns its zone here, as
-// soon as Terms knows it).
+// local day (see Account.Spend).
 func (l *Ledger) Spend(campaignID string) (total, today int64) {
-	c := l.lookup(campaignID)
+	return l.lookupAccount(campaignID).Spend()
+}
+
+// Impressions returns how many accepted impressions of the campaign this
+// user had within the last window (see Account.Impressions).
+func (l *Ledger) Impressions(campaignID string, userHash uint64, window time.Duration) int32 {
+	return l.lookupAccount(campaignID).Impressions(userHash, window)
+}
+
+// Clicks returns the campaign's accepted clicks and impressions so far, for
+// click-through-rate learning.
+func (l *Ledger) Clicks(campaignID string) (clicks, impressions int64) {
+	return l.lookupAccount(campaignID).Clicks()
+}
+
+// Account is a handle on one campaign's counters, for readers that ask
+// often: Nearby reads the spend and frequency of each campaign it decides,
+// and a handle saves the map lookup by id (a hash of the id and a few cache
+// misses) on each read. The zero Account reads zeros.
+type Account struct {
+	l *Ledger
+	c *campaign
+}
+
+// Account returns the campaign's handle, creating its in-memory counters
+// (a campaign never leaves the ledger's memory, so the handle stays valid
+// for the ledger's life).
+func (l *Ledger) Account(campaignID string) Account { return Account{l, l.campaign(campaignID)} }
+
+func (l *Ledger) lookupAccount(campaignID string) Account {
+	if c := l.lookup(campaignID); c != nil {
+		return Account{l, c}
+	}
+	return Account{}
+}
+
+// Spend returns the campaign's billed spend in total and in its current
+// local day: a few atomic loads. "Current day" is the day the campaign's
+// last event was counted in, while Now is before that day's end in the
+// zone the campaign had then (a zone change takes effect at its next
+// event; a day loaded by Open before Terms knew the campaign learns its
+// zone here, as soon as Terms knows it).
+func (a Account) Spend() (total, today int64) {
+	c := a.c
 	if c == nil {
 		return 0, 0
 	}
 	if d := c.cur.Load(); d != nil {
 		if !d.zoned.Load() {
-			c.learnZone(l, d)
+			c.learnZone(a.l, d)
 		}
-		if l.now().UnixNano() < d.end.Load() {
+		if a.l.now().UnixNano() < d.end.Load() {
 			today = d.spend.Load()
 		}
 	}
@@ -314,25 +352,19 @@ func (l *Ledger) Spend(campaignID string) (total, today int64) {
 // user had within the last window (0 for userHash 0). Only times within the
 // campaign's Terms.FreqWindow are kept (at most MaxFrequencyTimes of them),
 // so a longer window counts no further back than FreqWindow.
-func (l *Ledger) Impressions(campaignID string, userHash uint64, window time.Duration) int32 {
-	if userHash == 0 || window <= 0 {
+func (a Account) Impressions(userHash uint64, window time.Duration) int32 {
+	if userHash == 0 || window <= 0 || a.c == nil {
 		return 0
 	}
-	c := l.lookup(campaignID)
-	if c == nil {
-		return 0
-	}
-	return c.impressions(userHash, l.now().UnixNano()-min(int64(window), c.freqWindow.Load()))
+	return a.c.impressions(userHash, a.l.now().UnixNano()-min(int64(window), a.c.freqWindow.Load()))
 }
 
-// Clicks returns the campaign's accepted clicks and impressions so far, for
-// click-through-rate learning.
-func (l *Ledger) Clicks(campaignID string) (clicks, impressions int64) {
-	c := l.lookup(campaignID)
-	if c == nil {
+// Clicks returns the campaign's accepted clicks and impressions so far.
+func (a Account) Clicks() (clicks, impressions int64) {
+	if a.c == nil {
 		return 0, 0
 	}
-	return c.clicks.Load(), c.imps.Load()
+	return a.c.clicks.Load(), a.c.imps.Load()
 }
 
 // Metrics is a snapshot of the ledger's state for Prometheus gauges and

@@ -18,7 +18,10 @@ type campaign struct {
 	total, imps, clicks atomic.Int64
 	cur                 atomic.Pointer[dayState] // the latest local day
 	freqWindow          atomic.Int64             // ns, as of the last event
-	freq                [freqShards]freqShard
+	// freq is allocated at the campaign's first impression by a known
+	// user: the server opens an Account for every campaign it serves, and
+	// most never need one (256 bytes each).
+	freq atomic.Pointer[[freqShards]freqShard]
 
 	mu        sync.Mutex // serialises charging; guards what follows and dayState/cellState
 	frac      int64      // thousandths of a micro carried to the next CPM impression
@@ -180,7 +183,12 @@ func dayBounds(day int32, loc *time.Location) (start, end time.Time) {
 // hit keeps an accepted impression time of user, pruning the times that fell
 // out of the window and the oldest beyond MaxFrequencyTimes.
 func (c *campaign) hit(l *Ledger, user uint64, at, window int64) {
-	s := &c.freq[user%freqShards]
+	f := c.freq.Load()
+	if f == nil {
+		c.freq.CompareAndSwap(nil, new([freqShards]freqShard))
+		f = c.freq.Load()
+	}
+	s := &f[user%freqShards]
 	s.mu.Lock()
 	ts, had := s.m[user]
 	if s.m == nil {
@@ -202,7 +210,11 @@ func (c *campaign) hit(l *Ledger, user uint64, at, window int64) {
 
 // impressions counts user's kept times after since.
 func (c *campaign) impressions(user uint64, since int64) int32 {
-	s := &c.freq[user%freqShards]
+	f := c.freq.Load()
+	if f == nil {
+		return 0
+	}
+	s := &f[user%freqShards]
 	s.mu.Lock()
 	ts := s.m[user]
 	n := len(ts) - sort.Search(len(ts), func(i int) bool { return ts[i] > since })
@@ -214,7 +226,11 @@ func (c *campaign) impressions(user uint64, since int64) int32 {
 // window, and returns how many.
 func (c *campaign) sweepFreq(shard int, now int64) int64 {
 	cut := now - c.freqWindow.Load()
-	s := &c.freq[shard]
+	f := c.freq.Load()
+	if f == nil {
+		return 0
+	}
+	s := &f[shard]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64

@@ -37,6 +37,8 @@ type liveCampaign struct {
 	// key is the campaign's number in the covering index and in the
 	// auction's table (sponsors.hot), fixed for the life of the process.
 	key uint32
+	// acct is the campaign's counters in the ledger (set by publish).
+	acct ledger.Account
 
 	// ctr is the campaign's smoothed click-through rate (float64 bits),
 	// learned from its events: refreshed when a click or impression of it
@@ -128,6 +130,7 @@ func (sp *sponsors) publish(lc *liveCampaign, entry *index.Fence) {
 		sp.keys[lc.id] = key
 	}
 	lc.key, entry.Key = key, key
+	lc.acct = sp.ledger.Account(lc.id)
 	sp.hotMu.Lock()
 	sp.live.Store(lc.id, lc)
 	sp.setHotLocked(lc)
@@ -355,9 +358,9 @@ func (sp *sponsors) decide(lc *liveCampaign, u targeting.User, userHash uint64, 
 // pacing reuses the spend instead of reading it again.
 func (sp *sponsors) decideWith(lc *liveCampaign, u targeting.User, userHash uint64, now time.Time, inInclude, inExclude bool) (targeting.Reasons, targeting.Counters) {
 	var k targeting.Counters
-	k.SpentMicros, k.SpentTodayMicros = sp.ledger.Spend(lc.id)
+	k.SpentMicros, k.SpentTodayMicros = lc.acct.Spend()
 	if lc.rule.FreqMax > 0 && userHash != 0 {
-		k.Impressions = sp.ledger.Impressions(lc.id, userHash, lc.rule.FreqWindow)
+		k.Impressions = lc.acct.Impressions(userHash, lc.rule.FreqWindow)
 	}
 	r := targeting.Eligibility(&lc.rule, u, now, inInclude, inExclude, k)
 	if lc.rule.FreqMax > 0 && userHash == 0 {

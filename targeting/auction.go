@@ -85,14 +85,22 @@ type Win struct {
 // but each price is at most the winner's bid and at least what the next
 // entrant offered, as in every ad exchange that runs one.
 func Auction(es []Entrant, reserveCPMMicros int64, slots int) []Win {
+	return AppendAuction(nil, es, reserveCPMMicros, slots)
+}
+
+// AppendAuction is Auction appending the wins to dst: the serving path
+// reuses one slice per request and, with the few entrants it passes (slots
+// + 1), allocates nothing.
+func AppendAuction(dst []Win, es []Entrant, reserveCPMMicros int64, slots int) []Win {
 	if slots <= 0 {
-		return nil
+		return dst
 	}
 	type ranked struct {
 		i    int
 		ecpm float64
 	}
-	rs := make([]ranked, 0, len(es))
+	var buf [8]ranked
+	rs := buf[:0]
 	reserve := float64(reserveCPMMicros)
 	for i, e := range es {
 		if v := ECPM(e.Bid, e.CTR); v > 0 && v >= reserve && e.Bid.AmountMicros > 0 {
@@ -110,7 +118,6 @@ func Auction(es []Entrant, reserveCPMMicros int64, slots int) []Win {
 	}
 	slices.SortFunc(rs, above)
 	n := min(slots, len(rs))
-	wins := make([]Win, n)
 	for k := range n {
 		w := rs[k]
 		e := es[w.i]
@@ -134,7 +141,7 @@ func Auction(es []Entrant, reserveCPMMicros int64, slots int) []Win {
 				lo = mid + 1
 			}
 		}
-		wins[k] = Win{Entrant: w.i, ECPM: w.ecpm, PriceMicros: lo}
+		dst = append(dst, Win{Entrant: w.i, ECPM: w.ecpm, PriceMicros: lo})
 	}
-	return wins
+	return dst
 }

@@ -253,3 +253,20 @@ func BenchmarkAuction(b *testing.B) {
 		Auction(es, 1000, 3)
 	}
 }
+
+// TestAppendAuctionAllocs: the serving path's auction (a few entrants, a
+// reused slice) allocates nothing, and appends what Auction returns.
+func TestAppendAuctionAllocs(t *testing.T) {
+	es := []Entrant{
+		{ID: "a", Bid: Bid{Model: PricingCPM, AmountMicros: 3_000_000}},
+		{ID: "b", Bid: Bid{Model: PricingCPC, AmountMicros: 400_000}, CTR: 0.01},
+		{ID: "c", Bid: Bid{Model: PricingCPM, AmountMicros: 2_000_000}},
+	}
+	dst := make([]Win, 0, 4)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendAuction(dst[:0], es, 100_000, 2) }); n != 0 {
+		t.Fatalf("%v allocations per auction", n)
+	}
+	if want := Auction(es, 100_000, 2); !slices.Equal(dst, want) {
+		t.Fatalf("AppendAuction %v, Auction %v", dst, want)
+	}
+}

@@ -104,6 +104,8 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 			spons = s.sp.pick(&q, userHash, now, slots, (*spp)[:0])
 			s.sp.metrics.observeSlots(slots, len(spons))
 			w := s.ix.Weights()
+			var promoted [config.MaxSponsoredSlots]string // cur.Excluded without an allocation
+			cur.Excluded = promoted[:0]
 			for i := range spons {
 				h := &spons[i].hit
 				h.Score = h.Item.Static + w.DistanceTerm(h.DistanceM)

@@ -437,6 +437,7 @@ type pickScratch struct {
 	heap     []candidate
 	chosen   []candidate
 	entrants []targeting.Entrant
+	wins     []targeting.Win
 }
 
 var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
@@ -469,7 +470,8 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 	defer func() {
 		clear(sc.heap)
 		clear(sc.chosen)
-		sc.cands, sc.heap, sc.chosen, sc.entrants = sc.cands[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0]
+		clear(sc.entrants)
+		sc.cands, sc.heap, sc.chosen, sc.entrants, sc.wins = sc.cands[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0], sc.wins[:0]
 		pickScratches.Put(sc)
 	}()
 	snap := sp.fences.Snapshot()
@@ -544,7 +546,8 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		sc.entrants = append(sc.entrants, targeting.Entrant{ID: c.lc.id, Bid: c.lc.bid, CTR: c.ctr})
 	}
 	sp.metrics.auctions.Inc()
-	for _, w := range targeting.Auction(sc.entrants, sp.reserve, slots) {
+	sc.wins = targeting.AppendAuction(sc.wins[:0], sc.entrants, sp.reserve, slots)
+	for _, w := range sc.wins {
 		lc, it := chosen[w.Entrant].lc, chosen[w.Entrant].item
 		pl, d := it.NearestPlace(q.LatDeg, q.LngDeg)
 		dst = append(dst, sponsored{lc: lc, price: w.PriceMicros, hit: index.Hit{Item: it, Place: pl, DistanceM: d}})

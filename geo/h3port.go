@@ -85,6 +85,31 @@ func latLngToCellGo(latDeg, lngDeg float64, res int) uint64 {
 	return uint64(h3.LatLngToCell(h3.LatLng{Lat: latDeg, Lng: lngDeg}, res))
 }
 
+// cellsOfGo appends latLngToCellGo(latDeg, lngDeg, r) for each r of res,
+// projecting the point once.
+func cellsOfGo(latDeg, lngDeg float64, res []int, dst []uint64) []uint64 {
+	if math.IsNaN(latDeg) || math.IsNaN(lngDeg) || math.IsInf(latDeg, 0) || math.IsInf(lngDeg, 0) ||
+		math.Abs(latDeg) > 90 || math.Abs(lngDeg) > 180 {
+		for _, r := range res {
+			dst = append(dst, latLngToCellGo(latDeg, lngDeg, r))
+		}
+		return dst
+	}
+	p := h3Project(latDeg, lngDeg)
+	for _, r := range res {
+		if r < 0 || r > h3MaxRes {
+			dst = append(dst, 0)
+			continue
+		}
+		cell, certain := p.encode(r, 1)
+		if !certain {
+			cell = uint64(h3.LatLngToCell(h3.LatLng{Lat: latDeg, Lng: lngDeg}, r))
+		}
+		dst = append(dst, cell)
+	}
+	return dst
+}
+
 // h3Encode is latLngToCell on valid input. certain reports whether the
 // point is farther than tolScale·h3Tolerance-based bounds from every
 // decision the C code takes on floating-point values (the closest face,
@@ -92,6 +117,27 @@ func latLngToCellGo(latDeg, lngDeg float64, res int) uint64 {
 // it is false cell is still the port's answer, usually the same. tolScale
 // is 1 except in tests that probe how much of the margin is needed.
 func h3Encode(latDeg, lngDeg float64, res int, tolScale float64) (cell uint64, certain bool) {
+	p := h3Project(latDeg, lngDeg)
+	return p.encode(res, tolScale)
+}
+
+// h3Proj is the part of latLngToCell that does not depend on the
+// resolution — the closest face and the point's polar coordinates about
+// its centre, most of the trigonometry — so that the cells of one point at
+// several resolutions (a covering index lookup) pay it once. encode then
+// does, per resolution, exactly the C's remaining arithmetic, in the same
+// order, so each cell is the one h3Encode alone would give.
+type h3Proj struct {
+	face      int
+	sqd, sqd2 float64 // squared chords to the closest face centre and the runner-up
+	angle     float64
+	r         float64 // tan(angle)/res0UGnomonic: the radius at resolution 0
+	theta     [2]float64
+	sc        [2][2]float64 // sin, cos of theta[parity], once computed
+	have      [2]bool
+}
+
+func h3Project(latDeg, lngDeg float64) h3Proj {
 	lat, lng := latDeg*h3DegsToRads, lngDeg*h3DegsToRads
 
 	// _geoToClosestFace: the face whose centre is at the smallest chord;
@@ -104,42 +150,54 @@ func h3Encode(latDeg, lngDeg float64, res int, tolScale float64) (cell uint64, c
 	vz := sinLat
 	vx := cosLng * cosLat
 	vy := sinLng * cosLat
-	face, sqd, sqd2 := 0, 5.0, 5.0
+	p := h3Proj{sqd: 5, sqd2: 5}
 	for f := range h3NumFaces {
 		c := &h3FaceCenterPoint[f]
 		dx, dy, dz := c[0]-vx, c[1]-vy, c[2]-vz
 		sqdT := float64(dx*dx) + float64(dy*dy) + float64(dz*dz)
-		if sqdT < sqd {
-			face, sqd, sqd2 = f, sqdT, sqd
-		} else if sqdT < sqd2 {
-			sqd2 = sqdT
+		if sqdT < p.sqd {
+			p.face, p.sqd, p.sqd2 = f, sqdT, p.sqd
+		} else if sqdT < p.sqd2 {
+			p.sqd2 = sqdT
 		}
 	}
 
-	// _geoToHex2d: polar coordinates about the face centre, gnomonic
-	// projection, scaled to the resolution's unit (the distance between
-	// neighbouring cell centres).
-	var x, y float64
-	angle := math.Acos(1 - sqd/2)
-	scale := 1 / h3Res0UGnomonic // hex units per gnomonic unit at res
-	if angle >= h3Epsilon {
+	// _geoToHex2d, up to the resolution: polar coordinates about the face
+	// centre, gnomonic projection.
+	p.angle = math.Acos(1 - p.sqd/2)
+	if p.angle >= h3Epsilon {
 		// _geoAzimuthRads from the face centre (lat1, lng1) to the point
-		sinDLng, cosDLng := math.Sincos(lng - h3FaceCenterGeo[face][1])
-		fsc := &h3FaceCenterSinCosLat[face]
+		sinDLng, cosDLng := math.Sincos(lng - h3FaceCenterGeo[p.face][1])
+		fsc := &h3FaceCenterSinCosLat[p.face]
 		az := math.Atan2(cosLat*sinDLng, fsc[1]*sinLat-fsc[0]*cosLat*cosDLng)
-		theta := h3PosAngleRads(h3FaceAxesAzRadsCII[face][0] - h3PosAngleRads(az))
-		if res%2 == 1 { // Class III: axes rotated by asin(sqrt(3/28))
-			theta = h3PosAngleRads(theta - h3Ap7RotRads)
-		}
-		r := math.Tan(angle)
-		r /= h3Res0UGnomonic
+		p.theta[0] = h3PosAngleRads(h3FaceAxesAzRadsCII[p.face][0] - h3PosAngleRads(az))
+		// Class III (odd resolutions): axes rotated by asin(sqrt(3/28))
+		p.theta[1] = h3PosAngleRads(p.theta[0] - h3Ap7RotRads)
+		p.r = math.Tan(p.angle)
+		p.r /= h3Res0UGnomonic
+	}
+	return p
+}
+
+// encode finishes latLngToCell at res (see h3Encode for certain).
+func (p *h3Proj) encode(res int, tolScale float64) (cell uint64, certain bool) {
+	// The rest of _geoToHex2d: scaled to the resolution's unit (the
+	// distance between neighbouring cell centres).
+	var x, y float64
+	scale := 1 / h3Res0UGnomonic // hex units per gnomonic unit at res
+	if p.angle >= h3Epsilon {
+		r := p.r
 		for range res {
 			r *= h3Sqrt7
 			scale *= h3Sqrt7
 		}
-		sinTheta, cosTheta := math.Sincos(theta)
-		x = r * cosTheta
-		y = r * sinTheta
+		par := res % 2
+		if !p.have[par] {
+			p.sc[par][0], p.sc[par][1] = math.Sincos(p.theta[par])
+			p.have[par] = true
+		}
+		x = r * p.sc[par][1]
+		y = r * p.sc[par][0]
 	} else {
 		for range res {
 			scale *= h3Sqrt7
@@ -147,15 +205,15 @@ func h3Encode(latDeg, lngDeg float64, res int, tolScale float64) (cell uint64, c
 	}
 
 	i, j, k := h3Hex2dToCoordIJK(x, y)
-	cell = h3FaceIjkToH3(face, i, j, k, res)
+	cell = h3FaceIjkToH3(p.face, i, j, k, res)
 
 	// How far this computation can be from the C one, in hex units: a few
 	// ulps relative to the radius, to the scale (azimuth errors grow as
 	// 1/sin(angle) while the radius shrinks as tan(angle)), and to
 	// scale/angle (cos(angle) is quantised near 1, so acos of a last-place
 	// different argument moves the angle by ~1e-16/angle).
-	tol := tolScale * h3Tolerance * (math.Abs(x) + math.Abs(y) + scale + scale/angle)
-	if !(sqd2-sqd > tolScale*h3Tolerance) || !(h3HexMargin(x, y, i, j, k) > tol) {
+	tol := tolScale * h3Tolerance * (math.Abs(x) + math.Abs(y) + scale + scale/p.angle)
+	if !(p.sqd2-p.sqd > tolScale*h3Tolerance) || !(h3HexMargin(x, y, i, j, k) > tol) {
 		return cell, false
 	}
 	return cell, true

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -309,6 +310,30 @@ func TestH3TablesPentagons(t *testing.T) {
 		b := int((uint64(c) >> h3BaseOffset) & 0x7f)
 		if h3BaseCellPentagon[b] != c.IsPentagon() {
 			t.Errorf("base cell %d: table says pentagon %v, H3 %v", b, h3BaseCellPentagon[b], c.IsPentagon())
+		}
+	}
+}
+
+// TestCellsOf: the cells of one projection at several resolutions are
+// CellOf's at each (random points everywhere, the poles, the
+// antimeridian, invalid input; resolutions in mixed order and repeated, so
+// the per-parity caches are used both ways).
+func TestCellsOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	pts := [][2]float64{{90, 0}, {-90, 0}, {0, 180}, {0, -180}, {89.9999, 179.9999}, {math.NaN(), 0}, {0, math.Inf(1)}, {91, 0}, {0, 181}}
+	for range 20000 {
+		pts = append(pts, [2]float64{math.Asin(2*rng.Float64()-1) * 180 / math.Pi, 360*rng.Float64() - 180})
+	}
+	res := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 9, 4, -1, 16}
+	var got []uint64
+	for _, p := range pts {
+		perm := slices.Clone(res)
+		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		got = CellsOf(p[0], p[1], perm, got[:0])
+		for i, r := range perm {
+			if want := CellOf(p[0], p[1], r); got[i] != want {
+				t.Fatalf("CellsOf(%v, %v) at res %d = %#x, CellOf %#x", p[0], p[1], r, got[i], want)
+			}
 		}
 	}
 }

@@ -101,7 +101,7 @@ func (s *FenceSnapshot) Confirm(c Candidate, latDeg, lngDeg float64) bool {
 // ordered by ID. Nothing is found at an invalid position. Scratch is
 // pooled: it allocates only to grow dst.
 //
-// It makes one geo.CellOf call per resolution in use (Stats().Resolutions)
+// It computes the position's cell at each resolution in use (Stats().Resolutions, one geo.CellsOf)
 // and one probe per table of that resolution. Exact shape tests are made only where
 // the point falls in Boundary cells, and only for fences with an include
 // hit. Hits are handled in two ways:
@@ -169,8 +169,10 @@ func (s *FenceSnapshot) scan(latDeg, lngDeg float64) (sc *locateScratch, ok bool
 		sc.words, sc.sure, sc.summary = make([]uint64, nw), make([]uint64, nw), make([]uint64, (nw+63)>>6)
 	}
 	hits := sc.hits[:0]
-	for _, res := range s.res {
-		code := cellCode(geo.CellOf(latDeg, lngDeg, res), res)
+	var buf [numRes]uint64
+	cells := geo.CellsOf(latDeg, lngDeg, s.res, buf[:0])
+	for k, res := range s.res {
+		code := cellCode(cells[k], res)
 		for ri := range s.runs {
 			lv := &s.runs[ri]
 			t := lv.tabs[res]

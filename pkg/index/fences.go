@@ -38,8 +38,8 @@ type FenceStats struct {
 	DeadCells int // entries of removed or replaced fences not yet merged away
 	Keys      int // distinct cells stored, summed over runs and resolutions
 	Runs      int
-	// Resolutions is the number of distinct resolutions in use: the
-	// geo.CellOf calls one Locate makes.
+	// Resolutions is the number of distinct resolutions in use: the cells
+	// (one geo.CellsOf) and probes of one lookup.
 	Resolutions int
 	Bytes       int64 // estimated memory of the cell tables and their shape lists
 	BuiltAt     time.Time
@@ -68,7 +68,7 @@ type FenceStats struct {
 // no pointers, and are searched by binary search.
 //
 // Lookup. The point's cell is computed once per resolution in use (one
-// geo.CellOf each) and each table of that resolution is probed once, so the cost
+// geo.CellsOf for all) and each table of that resolution is probed once, so the cost
 // grows with the resolutions and the hits, not with the number of
 // campaigns. An Interior include posting puts the point inside that shape;
 // a Boundary one needs the shape's exact test, which is made only for fences

@@ -202,8 +202,9 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	if next != "" {
 		size += sizeString(fResponseNextPageToken, next)
 	}
-	// The one allocation of the response: its bytes, exactly sized.
-	b := make([]byte, 0, size)
+	// The response's bytes, exactly sized, in a recycled buffer that the
+	// codec hands to the transport and takes back once written (codec.go).
+	b := (*respBufs.Get(size))[:0]
 	for i := range sc.results {
 		b = appendResult(b, &sc.results[i])
 	}

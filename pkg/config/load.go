@@ -154,7 +154,7 @@ func (c *Config) settings() []setting {
 		{"rate-admin-burst", "burst of calls an admin principal may make at once", float64Value{&c.Limits.AdminBurst}},
 		{"max-call-timeout", "server-side cap on a unary call's deadline", durationValue{&c.Limits.MaxCallTimeout}},
 		{"max-stream-timeout", "server-side cap on a streaming call's deadline (imports)", durationValue{&c.Limits.MaxStreamTimeout}},
-		{"gc-percent", "garbage collector target (GOGC); 0 = the runtime's default. Higher: less CPU, more memory under load", intValue{&c.GCPercent}},
+		{"gc-percent", "garbage collector target (GOGC); 0 = the runtime's (100, or the GOGC variable). Higher: less CPU, more memory under load; GOMEMLIMIT bounds it", intValue{&c.GCPercent}},
 		{"pprof", "serve /debug/pprof/ on the metrics address (for profiling; keep that address private)", boolValue{&c.Pprof}},
 		{"log-level", "debug, info, warn or error", stringValue{&c.Log.Level}},
 		{"log-format", "json or text", stringValue{&c.Log.Format}},

@@ -44,12 +44,11 @@ func sponsored() Claims {
 	}
 }
 
-// seal signs an arbitrary body with the reference crypto/hmac, bypassing
-// Append's checks: it makes well-signed tokens that Append would refuse.
+// seal signs an arbitrary body with the signer's key, bypassing Append's
+// checks: it makes well-signed tokens that Append would refuse.
 func seal(s *Signer, body []byte) string {
-	m := hmac.New(sha256.New, s.macKey)
-	m.Write(body)
-	return b64.EncodeToString(append(bytes.Clone(body), m.Sum(nil)[:macSize]...))
+	var x [macSize]byte
+	return b64.EncodeToString(append(bytes.Clone(body), s.mac.sum(&x, body)...))
 }
 
 // body returns the signed bytes of a valid token (everything but the tag).
@@ -69,15 +68,17 @@ func TestNewSigner(t *testing.T) {
 	s := newSigner(t, testKey)
 	// The MAC key is derived with the label, never the secret itself.
 	kdf := hmac.New(sha256.New, testKey)
-	kdf.Write([]byte("aroundme event token v1"))
-	if !bytes.Equal(s.macKey, kdf.Sum(nil)) {
-		t.Fatal("MAC key is not HMAC(secret, label)")
+	kdf.Write([]byte("aroundme event token v2 aes-cmac"))
+	var ref cmac
+	if err := ref.init(kdf.Sum(nil)[:16]); err != nil {
+		t.Fatal(err)
 	}
-	// The pooled fast path computes the same tag as a fresh crypto/hmac.
 	c := sponsored()
 	b := body(t, s, c)
-	if got, want := s.Sign(&c), seal(s, b); got != want {
-		t.Fatalf("Sign = %q, reference HMAC gives %q", got, want)
+	var x [macSize]byte
+	want := b64.EncodeToString(append(bytes.Clone(b), ref.sum(&x, b)...))
+	if got := s.Sign(&c); got != want {
+		t.Fatalf("Sign = %q, AES-CMAC under HMAC(secret, label)[:16] gives %q", got, want)
 	}
 }
 
@@ -222,18 +223,43 @@ func TestMalformed(t *testing.T) {
 
 	// with returns a well-signed token whose body has b[off] = v.
 	with := func(off int, v byte) string { return seal(s, patched(good, off, v)) }
-	strs := fixedLen // offset of the MiniProgramID length byte
-	times := func(iss, exp int64) string {
-		b := bytes.Clone(good)
-		binary.BigEndian.PutUint64(b[10:], uint64(iss))
-		binary.BigEndian.PutUint64(b[18:], uint64(exp))
-		return seal(s, b)
+	// The varints (issued, expires − issued, price) as bytes: a well-signed
+	// token with them replaced.
+	strs := len(good) - 3 - len(c.MiniProgramID) - len(c.PlaceID) - len(c.CampaignID) // MiniProgramID's length byte
+	varints := func(vs ...[]byte) string {
+		b := bytes.Clone(good[:fixedLen])
+		for _, v := range vs {
+			b = append(b, v...)
+		}
+		return seal(s, append(b, good[strs:]...))
 	}
+	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+	sv := func(v int64) []byte { return binary.AppendVarint(nil, v) }
+	iss := issued.Unix()
 	// A 65-byte MiniProgramID, correctly framed and signed.
 	long := append([]byte(nil), good[:strs]...)
 	long = append(long, 65)
 	long = append(long, strings.Repeat("a", 65)...)
 	long = append(long, 0, 0)
+	// A version-1 token: HMAC-SHA256 under the version-1 key, fixed-width
+	// times and price.
+	v1 := func() string {
+		b := []byte{1}
+		b = append(b, c.Nonce[:]...)
+		b = append(b, c.Index)
+		b = binary.BigEndian.AppendUint64(b, uint64(iss))
+		b = binary.BigEndian.AppendUint64(b, uint64(expires.Unix()))
+		b = binary.BigEndian.AppendUint64(b, c.UserHash)
+		b = binary.BigEndian.AppendUint64(b, c.Cell)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.PriceMicros))
+		b = append(b, c.PricingModel)
+		b = append(b, good[strs:]...)
+		kdf := hmac.New(sha256.New, testKey)
+		kdf.Write([]byte("aroundme event token v1"))
+		m := hmac.New(sha256.New, kdf.Sum(nil))
+		m.Write(b)
+		return b64.EncodeToString(m.Sum(b)[:len(b)+16])
+	}()
 
 	tests := []struct {
 		name string
@@ -254,14 +280,22 @@ func TestMalformed(t *testing.T) {
 		{"truncated to the fixed part", b64.EncodeToString(raw[:fixedLen+macSize+2]), ErrMalformed},
 		{"trailing byte after the tag", b64.EncodeToString(append(bytes.Clone(raw), 0)), ErrMalformed},
 		{"trailing byte, signed", seal(s, append(bytes.Clone(good), 0)), ErrMalformed},
-		{"wrong version, signed", with(0, 2), ErrMalformed},
+		{"wrong version, signed", with(0, 3), ErrMalformed},
+		{"version 1, signed", with(0, 1), ErrMalformed},
 		{"version 0, signed", with(0, 0), ErrMalformed},
 		{"string too long, signed", seal(s, long), ErrMalformed},
 		{"string length past the end, signed", with(strs, 200), ErrMalformed},
 		{"index 100, signed", with(9, 100), ErrMalformed},
 		{"index 255, signed", with(9, 255), ErrMalformed},
-		{"pricing model 3, signed", with(50, 3), ErrMalformed},
-		{"expires before issued, signed", times(1000, 999), ErrMalformed},
+		{"pricing model 3, signed", with(26, 3), ErrMalformed},
+		{"expires past the largest time, signed", varints(sv(1<<63-10), uv(10), sv(0)), ErrMalformed},
+		{"expires wraps round, signed", varints(sv(-1), uv(1<<64-1), sv(0)), ErrMalformed},
+		{"issued in a longer spelling, signed", varints(append(sv(iss)[:len(sv(iss))-1], sv(iss)[len(sv(iss))-1]|0x80, 0), uv(3600), sv(0)), ErrMalformed},
+		{"zero lifetime in two bytes, signed", varints(sv(iss), []byte{0x80, 0}, sv(0)), ErrMalformed},
+		{"price over 64 bits, signed", varints(sv(iss), uv(3600), bytes.Repeat([]byte{0xff}, 11)), ErrMalformed},
+		{"varint runs into the strings, signed", seal(s, append(bytes.Clone(good[:fixedLen]), 0xff, 0xff)), ErrMalformed},
+		{"version 1 token", v1, ErrMalformed},
+		{"control: varints rebuilt, signed", varints(sv(iss), uv(uint64(expires.Unix()-iss)), sv(c.PriceMicros)), nil},
 		{"index 100, unsigned", b64.EncodeToString(append(patched(good, 9, 100), raw[len(raw)-macSize:]...)), ErrForged},
 		{"tag zeroed", b64.EncodeToString(append(bytes.Clone(good), make([]byte, macSize)...)), ErrForged},
 		{"control: valid", tok, nil},

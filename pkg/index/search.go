@@ -196,7 +196,14 @@ func (sr *searcher) push(n *node, b *bound, u geo.Point, radRad float64, w targe
 	st.Nodes++
 	// The angle to the centre is at least the chord (2·asin(c/2) ≥ c), so
 	// chord − cap is a lower bound of the angle to any place under n.
-	lb := math.Sqrt(u.Chord2(b.center)) - b.capRad
+	c2 := u.Chord2(b.center)
+	// Most bounded children lie beyond the radius: decide those without
+	// the square root. chord > radRad+cap ⟺ chord² > (radRad+cap)²; the
+	// slack leaves the rounding near equality to the exact test below.
+	if r := radRad + b.capRad; c2 > r*r*(1+1e-9) {
+		return
+	}
+	lb := math.Sqrt(c2) - b.capRad
 	if lb > radRad {
 		return
 	}

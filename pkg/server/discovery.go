@@ -40,7 +40,7 @@ func newDiscoveryService(ix *index.Index, sp *sponsors, key []byte, ttl time.Dur
 	}
 	s := &discoveryService{ix: ix, pages: pagetoken.New(key), events: signer, userSalt: derive(key, "user id salt"),
 		tokenTTL: ttl, now: now, metrics: newNearbyMetrics(reg), sp: sp}
-	s.userMACs.New = func() any { return hmac.New(sha256.New, s.userSalt) }
+	s.userMACs.New = func() any { return &userMAC{mac: hmac.New(sha256.New, s.userSalt)} }
 	return s, nil
 }
 
@@ -51,7 +51,7 @@ type discoveryService struct {
 	pages     *pagetoken.Codec
 	events    *eventtoken.Signer
 	userSalt  []byte
-	userMACs  sync.Pool // of hmac.New(sha256.New, userSalt): keyed once, reset per use
+	userMACs  sync.Pool // of *userMAC: keyed once, reset per use
 	tokenTTL  time.Duration
 	now       func() time.Time
 	metrics   *nearbyMetrics
@@ -204,8 +204,9 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	if next != "" {
 		size += sizeString(fResponseNextPageToken, next)
 	}
-	// The one allocation of the response: its bytes, exactly sized.
-	b := make([]byte, 0, size)
+	// The response's bytes, exactly sized, in a recycled buffer that the
+	// codec hands to the transport and takes back once written (codec.go).
+	b := (*respBufs.Get(size))[:0]
 	for i := range sc.results {
 		b = appendResult(b, &sc.results[i])
 	}
@@ -259,9 +260,14 @@ type nearbyScratch struct {
 var wireScratch = sync.Pool{New: func() any { return &nearbyScratch{} }}
 
 // touch reads, for every hit, the memory the response is about to use — the
-// item, its place and the start of its text — in loops with nothing else to
+// item, its place, its text and its offers — in loops with nothing else to
 // do, so that the CPU overlaps the cache misses (a million items do not stay
-// in cache) instead of taking them one by one between HMACs.
+// in cache) instead of taking them one by one between HMACs and while
+// encoding. Each loop only reads what the one before brought in, so every
+// miss of a loop is independent of the others. An item's text is one string
+// (id, name, icon URL, then each place's id and label), two or three cache
+// lines: its first byte, the end of the icon URL and the place's id and
+// label cover them; offers are messages of their own.
 func touch(hits []index.Hit) {
 	var sink int
 	for i := range hits {
@@ -270,12 +276,36 @@ func touch(hits []index.Hit) {
 	}
 	for i := range hits {
 		it := hits[i].Item
-		sink += len(it.Places[hits[i].Place].ID)
-		if len(it.ID) > 0 {
-			sink += int(it.ID[0])
+		pl := &it.Places[hits[i].Place]
+		sink += len(pl.ID) + len(pl.Label) + first(it.ID) + last(it.IconURL)
+		for _, o := range it.Offers {
+			sink += len(o.GetId()) + len(o.GetTitle())
+		}
+	}
+	for i := range hits {
+		it := hits[i].Item
+		pl := &it.Places[hits[i].Place]
+		sink += first(pl.ID) + last(pl.Label)
+		for _, o := range it.Offers {
+			sink += first(o.GetId()) + first(o.GetTitle())
 		}
 	}
 	runtime.KeepAlive(sink)
+}
+
+// first and last are a string's first and last bytes, 0 if it is empty.
+func first(s string) int {
+	if s == "" {
+		return 0
+	}
+	return int(s[0])
+}
+
+func last(s string) int {
+	if s == "" {
+		return 0
+	}
+	return int(s[len(s)-1])
 }
 
 // qualifyingOffers returns the offers u qualifies for, sharing the item's
@@ -318,16 +348,25 @@ func (s *discoveryService) userHash(id string) uint64 {
 	if id == "" {
 		return 0
 	}
-	m := s.userMACs.Get().(hash.Hash)
+	m := s.userMACs.Get().(*userMAC)
 	defer s.userMACs.Put(m)
-	m.Reset()
-	m.Write([]byte(id))
-	var sum [sha256.Size]byte
-	h := binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	m.mac.Reset()
+	// The id goes through the state's own buffer: converting it in the
+	// call would allocate (bytes passed to a hash.Hash escape).
+	m.buf = append(m.buf[:0], id...)
+	m.mac.Write(m.buf)
+	h := binary.BigEndian.Uint64(m.mac.Sum(m.sum[:0]))
 	if h == 0 {
 		h = 1
 	}
 	return h
+}
+
+// userMAC is a pooled HMAC state for userHash, with its scratch.
+type userMAC struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // fingerprint identifies the result set a page token belongs to: every
@@ -364,10 +403,12 @@ type cursor struct {
 // fingerprint (8), score (8), the id, then each excluded id, each id
 // preceded by its length (1 byte; ids are at most 64 bytes).
 func (s *discoveryService) encodeCursor(fp uint64, c cursor) string {
-	buf := make([]byte, 16, 17+len(c.ID)+len(c.Excluded)*20)
+	var arr [160]byte // most cursors fit: the token's string is the one allocation
+	buf := arr[:16]
 	binary.BigEndian.PutUint64(buf[0:], fp)
 	binary.BigEndian.PutUint64(buf[8:], math.Float64bits(c.Score))
-	for _, id := range append([]string{c.ID}, c.Excluded...) {
+	buf = append(append(buf, byte(len(c.ID))), c.ID...)
+	for _, id := range c.Excluded {
 		buf = append(append(buf, byte(len(id))), id...)
 	}
 	return s.pages.Encode(nearbyTokenPurpose, buf)

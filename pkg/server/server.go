@@ -207,6 +207,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	s.grpc = grpc.NewServer(append(creds,
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
+		grpc.ForceServerCodecV2(newWireCodec()), // protobuf, Nearby's pre-encoded responses without a copy
 		grpc.MaxRecvMsgSize(g.MaxRecvMsgBytes),
 		grpc.MaxSendMsgSize(g.MaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(g.MaxConcurrentStreams)),

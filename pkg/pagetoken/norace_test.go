@@ -1,0 +1,5 @@
+//go:build !race
+
+package pagetoken
+
+const raceEnabled = false

@@ -400,14 +400,20 @@ type sponsored struct {
 	price int64
 }
 
-// candidate is a campaign whose covering holds the user, ranked by eCPM.
+// candidate is a campaign whose covering holds the user, with its rank:
+// 32 bytes, so that heapifying the hundreds of a city centre moves little.
 type candidate struct {
-	c     index.Candidate
 	ecpm  float64
-	order uint64        // hotEntry.order
-	lc    *liveCampaign // once read
-	ctr   float64       // lc's, once read
-	item  *index.Item   // the promoted mini-program, once decided
+	order uint64 // hotEntry.order
+	c     index.Candidate
+}
+
+// entrant is a candidate decided eligible: its campaign, the CTR its eCPM
+// was computed with, and the promoted mini-program.
+type entrant struct {
+	lc   *liveCampaign
+	ctr  float64
+	item *index.Item
 }
 
 // better orders candidates: eCPM descending, then id ascending (the
@@ -425,17 +431,14 @@ func better(s *index.FenceSnapshot, a, b *candidate) bool {
 
 // campaign reads the candidate's campaign from the snapshot that found it.
 func (c *candidate) campaign(s *index.FenceSnapshot) *liveCampaign {
-	if c.lc == nil {
-		c.lc = s.FenceOf(c.c).Value.(*liveCampaign)
-	}
-	return c.lc
+	return s.FenceOf(c.c).Value.(*liveCampaign)
 }
 
 // pickScratch is one request's reusable working memory.
 type pickScratch struct {
 	cands    []index.Candidate
 	heap     []candidate
-	chosen   []candidate
+	chosen   []entrant
 	entrants []targeting.Entrant
 	wins     []targeting.Win
 }
@@ -503,8 +506,8 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		c := h[0]
 		h = popHeap(snap, h)
 		lc := c.campaign(snap)
-		c.ctr = lc.clickRate()
-		if e := targeting.ECPM(lc.bid, c.ctr); e != c.ecpm {
+		ctr := lc.clickRate()
+		if e := targeting.ECPM(lc.bid, ctr); e != c.ecpm {
 			c.ecpm = e
 			if e <= 0 || e < reserve {
 				continue
@@ -517,7 +520,7 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		if !snap.Confirm(c.c, q.LatDeg, q.LngDeg) {
 			continue // a Boundary cell, and outside the shape
 		}
-		if slices.ContainsFunc(chosen, func(x candidate) bool { return x.lc.miniProgram == lc.miniProgram }) {
+		if slices.ContainsFunc(chosen, func(x entrant) bool { return x.lc.miniProgram == lc.miniProgram }) {
 			continue // one slot per mini-program: its best campaign is in
 		}
 		reasons, k := sp.decideWith(lc, q.User, userHash, now, true, false)
@@ -533,8 +536,7 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 			sp.metrics.throttled.Inc()
 			continue
 		}
-		c.item = it
-		chosen = append(chosen, c)
+		chosen = append(chosen, entrant{lc: lc, ctr: ctr, item: it})
 	}
 	sc.heap, sc.chosen = h, chosen
 	sp.metrics.fences.Observe(float64(len(sc.cands)))
@@ -566,7 +568,6 @@ func heapify(s *index.FenceSnapshot, h []candidate) {
 func popHeap(s *index.FenceSnapshot, h []candidate) []candidate {
 	n := len(h) - 1
 	h[0] = h[n]
-	h[n] = candidate{}
 	h = h[:n]
 	siftDown(s, h, 0)
 	return h

@@ -429,8 +429,8 @@ func (s *Server) applyToIndex(changes []catalog.Change) {
 	for i, c := range changes {
 		out[i] = index.Change{ID: c.ID}
 		if c.New != nil {
-			out[i].Item = index.NewItem(c.New, w)
-			out[i].Leaves = c.Cells
+			// The item keeps the cells the catalog stored with it.
+			out[i].Item = index.NewItemWithCells(c.New, w, c.Cells)
 		}
 	}
 	s.ix.Apply(out)

@@ -227,6 +227,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	)...)
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		log: s.log, cat: s.cat, maxImport: int64(cfg.Catalog.MaxImportItems), tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
+		indexEvery: cfg.Catalog.ImportIndexEvery,
 	})
 	disc, err := newDiscoveryService(s.ix, s.sp, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
 	if err != nil {

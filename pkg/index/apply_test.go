@@ -1,12 +1,14 @@
 package index
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/targeting"
 	"google.golang.org/protobuf/proto"
@@ -133,4 +135,32 @@ func sameNode(a, b *node) error {
 		}
 	}
 	return nil
+}
+
+// TestSortRefs: the integer-key sort orders refs by leaf like a plain sort,
+// on real leaf cells and on cells of mixed resolutions (the fallback).
+func TestSortRefs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 41))
+	for _, mixed := range []bool{false, true} {
+		var refs []placeRef
+		for i := range 5000 {
+			res := LeafRes
+			if mixed && i%7 == 0 {
+				res = MidRes
+			}
+			lat, lng := rng.Float64()*0.5+31, rng.Float64()*0.5+121
+			refs = append(refs, placeRef{leaf: geo.CellOf(lat, lng, res), idx: int32(i)})
+		}
+		got := sortRefs(slices.Clone(refs))
+		if len(got) != len(refs) || !slices.IsSortedFunc(got, func(a, b placeRef) int { return cmp.Compare(a.leaf, b.leaf) }) {
+			t.Fatalf("mixed=%v: not sorted by leaf", mixed)
+		}
+		seen := map[int32]bool{}
+		for _, r := range got {
+			seen[r.idx] = true
+		}
+		if len(seen) != len(refs) {
+			t.Fatalf("mixed=%v: refs lost or repeated", mixed)
+		}
+	}
 }

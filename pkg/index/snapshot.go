@@ -174,11 +174,14 @@ func (ix *Index) Apply(changes []Change) {
 	for i := range changes {
 		order[i], hashes[i] = int32(i), idHash(changes[i].ID)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
+	slices.SortFunc(order, func(a, b int32) int {
 		if c := cmp.Compare(hashes[a], hashes[b]); c != 0 {
 			return c
 		}
-		return strings.Compare(changes[a].ID, changes[b].ID)
+		if c := strings.Compare(changes[a].ID, changes[b].ID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // stable: the last change of an id last
 	})
 	last := order[:0]
 	for k, i := range order {
@@ -220,7 +223,7 @@ func (ix *Index) Apply(changes []Change) {
 	}
 	// Sorting by cell makes every leaf's refs a run, and — since an H3
 	// index orders cells by their digit path — every parent's too.
-	slices.SortFunc(refs, func(a, b placeRef) int { return cmp.Compare(a.leaf, b.leaf) })
+	refs = sortRefs(refs)
 
 	next := &Snapshot{top: make(map[uint64]*node, len(base.top)+1), weights: ix.weights}
 	for c, n := range base.top {
@@ -251,6 +254,35 @@ func (ix *Index) Apply(changes []Change) {
 	st.BuiltAt = ix.now()
 	next.stats = st
 	ix.cur.Store(next)
+}
+
+// sortRefs returns refs sorted by leaf. Cells of one resolution share their
+// top 12 bits (mode, resolution) and, at LeafRes, their low 18 (the unused
+// digits, all 7): the 34 bits between order them, so each ref becomes one
+// integer key — those bits above its index — and a sort of integers
+// replaces a sort of structs through a comparison function, ~3 times
+// faster. Refs that do not share those bits are sorted the slow way.
+func sortRefs(refs []placeRef) []placeRef {
+	const lowBits, idxBits = 18, 30 // the unused digits; bits of a ref's index
+	if len(refs) == 0 || len(refs) >= 1<<idxBits {
+		slices.SortFunc(refs, func(a, b placeRef) int { return cmp.Compare(a.leaf, b.leaf) })
+		return refs
+	}
+	top, low := refs[0].leaf>>52, refs[0].leaf&(1<<lowBits-1)
+	keys := make([]uint64, len(refs))
+	for i, r := range refs {
+		if r.leaf>>52 != top || r.leaf&(1<<lowBits-1) != low {
+			slices.SortFunc(refs, func(a, b placeRef) int { return cmp.Compare(a.leaf, b.leaf) })
+			return refs
+		}
+		keys[i] = r.leaf>>lowBits<<idxBits | uint64(i)
+	}
+	slices.Sort(keys)
+	out := make([]placeRef, len(refs))
+	for i, k := range keys {
+		out[i] = refs[k&(1<<idxBits-1)]
+	}
+	return out
 }
 
 // rebuilder rebuilds the nodes on the paths to changed leaves, reusing its
@@ -426,10 +458,13 @@ func leafOf(cell uint64, ps []place) *node {
 		sum = sum.Add(p.pt)
 	}
 	n.center = centerOf(sum, ps[0].pt)
+	// The farthest place bounds the cap: one arcsine per leaf, not per
+	// place (the angle grows with the chord; capSlackRad covers rounding).
+	far := 0.0
 	for _, p := range ps {
-		n.capRad = math.Max(n.capRad, geo.ChordToRad(math.Sqrt(n.center.Chord2(p.pt))))
+		far = math.Max(far, n.center.Chord2(p.pt))
 	}
-	n.capRad += capSlackRad
+	n.capRad = geo.ChordToRad(math.Sqrt(far)) + capSlackRad
 	return n
 }
 

@@ -142,17 +142,126 @@ func PlaceCells(mp *v1.MiniProgram) []uint64 {
 
 // put writes mp with its places' cells and returns the cells.
 func put(tx store.Tx, mp *v1.MiniProgram) ([]uint64, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(mp)
+	return putAt(tx, Key(mp.GetId()), mp)
+}
+
+// putAt is put for a caller that has mp's key at hand.
+func putAt(tx store.Tx, key string, mp *v1.MiniProgram) ([]uint64, error) {
+	cells := PlaceCells(mp)
+	b, err := encode(mp, cells)
 	if err != nil {
 		return nil, err
 	}
-	cells := PlaceCells(mp)
+	// b is ours alone: the store may keep it rather than copy it.
+	return cells, tx.SetOwned(key, b)
+}
+
+// encode returns the stored record of mp with its places' cells, in one
+// allocation of the exact size.
+func encode(mp *v1.MiniProgram, cells []uint64) ([]byte, error) {
+	n := proto.MarshalOptions{Deterministic: true}.Size(mp)
+	n += protowire.SizeTag(CellsField) + protowire.SizeBytes(8*len(cells))
+	b := make([]byte, 0, n)
+	// The sizes Size just cached are current: mp is not shared.
+	b, err := proto.MarshalOptions{Deterministic: true, UseCachedSize: true}.MarshalAppend(b, mp)
+	if err != nil {
+		return nil, err
+	}
 	b = protowire.AppendTag(b, CellsField, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(8*len(cells)))
 	for _, c := range cells {
 		b = binary.LittleEndian.AppendUint64(b, c)
 	}
-	return cells, tx.Set(Key(mp.GetId()), b)
+	return b, nil
+}
+
+// Field numbers of MiniProgram and Timestamp that readMeta reads.
+const (
+	versionField, createTimeField = 12, 13
+	secondsField, nanosField      = 1, 2
+)
+
+// readMeta reads the version and create_time of a stored record where it
+// lies, without decoding (or copying) the rest: what an upsert keeps of the
+// record it replaces. Of repeated fields the last wins, and repeated
+// create_times merge, as proto.Unmarshal would have it; a record whose top
+// level does not parse is corrupt.
+func readMeta(id string, b []byte) (version int64, created timeParts, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b = b[n:]
+		switch {
+		case num == versionField && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return 0, created, corrupt(id, protowire.ParseError(n))
+			}
+			version, b = int64(v), b[n:]
+			continue
+		case num == createTimeField && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return 0, created, corrupt(id, protowire.ParseError(n))
+			}
+			if err := created.merge(v); err != nil {
+				return 0, created, corrupt(id, err)
+			}
+			b = b[n:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return 0, created, corrupt(id, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	if len(b) > 0 {
+		return 0, created, corrupt(id, errors.New("malformed field tag"))
+	}
+	return version, created, nil
+}
+
+func corrupt(id string, err error) error {
+	return fmt.Errorf("catalog: record %q is corrupt: %w", id, err)
+}
+
+// timeParts is a google.protobuf.Timestamp read from the wire.
+type timeParts struct {
+	set     bool
+	seconds int64
+	nanos   int32
+}
+
+// merge reads an encoded Timestamp into t (fields it holds replace t's).
+func (t *timeParts) merge(b []byte) error {
+	t.set = true
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ == protowire.VarintType && (num == secondsField || num == nanosField) {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			if num == secondsField {
+				t.seconds = int64(v)
+			} else {
+				t.nanos = int32(v)
+			}
+			b = b[n:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // writable returns a copy of mp with the output-only fields cleared.
@@ -308,19 +417,63 @@ const (
 // is committed or none of it. It takes ownership of the items (it sets their
 // version and times): the caller must not use them afterwards.
 func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]UpsertResult, error) {
+	return c.upsert(ctx, batch, -1)
+}
+
+// UpsertHeld is Upsert for a writer that acknowledges later, such as an
+// import stream, which answers once at its end: the batch is as durable
+// when it returns, but its changes reach the listeners (the Nearby index)
+// only once more than maxHeld changes are held (see store.Committer), with
+// the next other write, or at Flush — so that the index is rebuilt once for
+// many batches. The caller must call Flush before it acknowledges anything,
+// including in an error that says what was committed.
+func (c *Catalog) UpsertHeld(ctx context.Context, batch []*v1.MiniProgram, maxHeld int) ([]UpsertResult, error) {
+	return c.upsert(ctx, batch, max(maxHeld, 0))
+}
+
+// Flush hands every change UpsertHeld holds to the listeners.
+func (c *Catalog) Flush() { c.commits.Flush() }
+
+// upsert is Upsert (maxHeld < 0) and UpsertHeld.
+func (c *Catalog) upsert(ctx context.Context, batch []*v1.MiniProgram, maxHeld int) ([]UpsertResult, error) {
 	res := make([]UpsertResult, len(batch))
 	ts := timestamppb.New(c.now())
-	err := c.update(ctx, func(tx store.Tx) ([]Change, error) {
+	fn := func(tx store.Tx) ([]Change, error) {
 		changes := make([]Change, 0, len(batch))
+		// Records replaced by one import mostly share their create_time
+		// (they were imported together): share its message too.
+		var lastCreated timeParts
+		var lastTS *timestamppb.Timestamp
+		// What the stored record of cur.id holds; one closure for the
+		// batch, not one per item.
+		var cur struct {
+			id      string
+			version int64
+			created timeParts
+		}
+		peek := func(b []byte) error {
+			var err error
+			cur.version, cur.created, err = readMeta(cur.id, b)
+			return err
+		}
 		for i, mp := range batch {
 			// The batch is the caller's to give away (an import's decoded
 			// stream): set the output-only fields in place rather than
 			// deep-copy a million messages.
 			mp.Version, mp.CreateTime, mp.UpdateTime = 0, nil, nil
-			cur, err := get(tx, mp.GetId())
+			key := Key(mp.GetId())
+			cur.id = mp.GetId()
+			err := tx.Peek(key, peek)
 			switch {
 			case err == nil:
-				mp.Version, mp.CreateTime = cur.GetVersion()+1, cur.GetCreateTime()
+				mp.Version = cur.version + 1
+				if created := cur.created; created.set {
+					if lastTS == nil || created != lastCreated {
+						lastCreated = created
+						lastTS = &timestamppb.Timestamp{Seconds: created.seconds, Nanos: created.nanos}
+					}
+					mp.CreateTime = lastTS
+				}
 				res[i] = Updated
 			case errors.Is(err, store.ErrNotFound):
 				mp.Version, mp.CreateTime = 1, ts
@@ -329,14 +482,20 @@ func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]Upsert
 				return nil, err
 			}
 			mp.UpdateTime = ts
-			cells, err := put(tx, mp)
+			cells, err := putAt(tx, key, mp)
 			if err != nil {
 				return nil, err
 			}
 			changes = append(changes, Change{ID: mp.GetId(), New: mp, Cells: cells})
 		}
 		return changes, nil
-	})
+	}
+	var err error
+	if maxHeld < 0 {
+		err = c.commits.Update(ctx, fn)
+	} else {
+		err = c.commits.UpdateHeld(ctx, fn, maxHeld)
+	}
 	if err != nil {
 		return nil, err
 	}

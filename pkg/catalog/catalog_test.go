@@ -2,12 +2,17 @@ package catalog
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/store"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func sample() *v1.MiniProgram {
@@ -68,5 +73,110 @@ func TestRecordCarriesCells(t *testing.T) {
 	}
 	if _, _, err := DecodeRecord("bike", []byte{0xff, 0xff}); err == nil {
 		t.Fatal("garbage decoded")
+	}
+}
+
+// TestReadMeta: the version and create_time read in place are those
+// proto.Unmarshal finds — with the cells field, repeated fields (the last
+// wins, Timestamps merge), unknown fields and none at all — and a record
+// whose top level does not parse is corrupt.
+func TestReadMeta(t *testing.T) {
+	full := sample()
+	full.Version, full.CreateTime, full.UpdateTime = 7, &timestamppb.Timestamp{Seconds: 1700000000, Nanos: 42}, timestamppb.Now()
+	withCells, err := encode(full, PlaceCells(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, _ := proto.Marshal(sample())
+	repeated := slices.Clone(withCells)
+	repeated = protowire.AppendTag(repeated, versionField, protowire.VarintType)
+	repeated = protowire.AppendVarint(repeated, 9)
+	repeated = protowire.AppendTag(repeated, createTimeField, protowire.BytesType)
+	repeated = protowire.AppendBytes(repeated, protowire.AppendVarint(protowire.AppendTag(nil, secondsField, protowire.VarintType), 5))
+	negative, _ := proto.Marshal(&v1.MiniProgram{Version: -3, CreateTime: &timestamppb.Timestamp{Seconds: -62135596800, Nanos: -1}})
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"stored record", withCells},
+		{"no output fields", bare},
+		{"repeated fields", repeated},
+		{"negative values", negative},
+		{"empty", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := &v1.MiniProgram{}
+			if err := proto.Unmarshal(tc.raw, want); err != nil {
+				t.Fatal(err)
+			}
+			version, created, err := readMeta("bike", tc.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if version != want.GetVersion() || created.set != (want.CreateTime != nil) ||
+				created.seconds != want.GetCreateTime().GetSeconds() || created.nanos != want.GetCreateTime().GetNanos() {
+				t.Fatalf("readMeta = %d %+v; want %d %v", version, created, want.GetVersion(), want.GetCreateTime())
+			}
+		})
+	}
+	for _, bad := range [][]byte{{0xff, 0xff}, {0x60}, {0x6a, 0x05, 0x08}, withCells[:len(withCells)-3]} {
+		if _, _, err := readMeta("bike", bad); err == nil {
+			t.Errorf("readMeta(%x) parsed", bad)
+		}
+	}
+}
+
+// TestUpsert: created at version 1, replaced at version+1 with create_time
+// kept; a held batch is durable at once but reaches the listeners past
+// maxHeld, with the next write or at Flush, in commit order.
+func TestUpsert(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := time.Unix(1700000000, 5)
+	c := New(st, func() time.Time { return clock })
+	var calls [][]string
+	c.Listen(func(ch []Change) {
+		var ids []string
+		for _, x := range ch {
+			ids = append(ids, fmt.Sprintf("%s@%d", x.ID, x.New.GetVersion()))
+		}
+		calls = append(calls, ids)
+	})
+	ctx := context.Background()
+	item := func(id string) *v1.MiniProgram {
+		mp := sample()
+		mp.Id = id
+		// Output-only fields a client sent are ignored.
+		mp.Version, mp.CreateTime = 99, timestamppb.New(time.Unix(5, 0))
+		return mp
+	}
+	res, err := c.Upsert(ctx, []*v1.MiniProgram{item("a"), item("b")})
+	if err != nil || !slices.Equal(res, []UpsertResult{Created, Created}) {
+		t.Fatalf("first upsert: %v %v", res, err)
+	}
+	clock = clock.Add(time.Hour)
+	if res, err = c.UpsertHeld(ctx, []*v1.MiniProgram{item("a"), item("c")}, 2); err != nil || !slices.Equal(res, []UpsertResult{Updated, Created}) {
+		t.Fatalf("held upsert: %v %v", res, err)
+	}
+	got, err := c.Get(ctx, "a")
+	if err != nil || got.GetVersion() != 2 || !got.GetCreateTime().AsTime().Equal(time.Unix(1700000000, 5)) ||
+		!got.GetUpdateTime().AsTime().Equal(clock) {
+		t.Fatalf("a after the held upsert: %v %v", got, err)
+	}
+	if fmt.Sprint(calls) != "[[a@1 b@1]]" {
+		t.Fatalf("listener calls %v before the flush", calls)
+	}
+	if _, err := c.UpsertHeld(ctx, []*v1.MiniProgram{item("b")}, 2); err != nil || fmt.Sprint(calls) != "[[a@1 b@1] [a@2 c@1 b@2]]" {
+		t.Fatalf("past maxHeld: listener calls %v, %v", calls, err)
+	}
+	if _, err := c.UpsertHeld(ctx, []*v1.MiniProgram{item("a")}, 2); err != nil || len(calls) != 2 {
+		t.Fatalf("held again: listener calls %v, %v", calls, err)
+	}
+	c.Flush()
+	if fmt.Sprint(calls) != "[[a@1 b@1] [a@2 c@1 b@2] [a@3]]" {
+		t.Fatalf("after Flush: listener calls %v", calls)
 	}
 }

@@ -131,6 +131,12 @@ type GRPCConfig struct {
 type CatalogConfig struct {
 	// ImportBatch is how many imported items share one fsynced commit.
 	ImportBatch int
+	// ImportIndexEvery is how many committed items an import may hold back
+	// from the Nearby index before handing them over in one update (it
+	// always hands everything over before the stream is answered): one
+	// index update for many batches rebuilds the nodes they share once.
+	// Held items cost memory (~1 KB each); 0 = every batch.
+	ImportIndexEvery int
 	// MaxImportItems caps one import stream.
 	MaxImportItems int
 }
@@ -182,7 +188,7 @@ func Default() Config {
 			MaxConnectionIdle:    15 * time.Minute,
 			ShutdownGrace:        15 * time.Second,
 		},
-		Catalog: CatalogConfig{ImportBatch: 10000, MaxImportItems: 5_000_000},
+		Catalog: CatalogConfig{ImportBatch: 10000, ImportIndexEvery: 100_000, MaxImportItems: 5_000_000},
 		Campaign: CampaignConfig{
 			MaxFenceCells: 20000, ReserveCPMMicros: 100_000, SponsoredSlots: []int{1, 4},
 			StatsKAnonymity: 50, CounterFlushInterval: time.Second, MaxEventsPerCall: 1000,
@@ -283,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Catalog.ImportBatch < 1 || c.Catalog.ImportBatch > 100000 {
 		add("--import-batch %d: must be 1-100000", c.Catalog.ImportBatch)
+	}
+	if c.Catalog.ImportIndexEvery < 0 || c.Catalog.ImportIndexEvery > 1_000_000 {
+		add("--import-index-every %d: must be 0-1000000", c.Catalog.ImportIndexEvery)
 	}
 	if c.Campaign.MaxFenceCells < 1 || c.Campaign.MaxFenceCells > 1_000_000 {
 		add("--max-fence-cells %d: must be 1-1000000", c.Campaign.MaxFenceCells)

@@ -168,6 +168,7 @@ func (c *Config) settings() []setting {
 		{"max-connection-idle", "close connections idle for this long", durationValue{&c.GRPC.MaxConnectionIdle}},
 		{"shutdown-grace", "time in-flight calls get after SIGTERM before they are cut", durationValue{&c.GRPC.ShutdownGrace}},
 		{"import-batch", "imported mini-programs per fsynced commit", intValue{&c.Catalog.ImportBatch}},
+		{"import-index-every", "committed imported mini-programs the Nearby index takes at once (always all before the import answers; 0 = every commit)", intValue{&c.Catalog.ImportIndexEvery}},
 		{"max-import-items", "most mini-programs one import stream may carry", intValue{&c.Catalog.MaxImportItems}},
 		{"max-fence-cells", "most H3 cells one campaign geofence's covering may need", intValue{&c.Campaign.MaxFenceCells}},
 		{"reserve-cpm-micros", "auction reserve price: least eCPM (micros per 1000 impressions) a sponsored result must bring", int64Value{&c.Campaign.ReserveCPMMicros}},

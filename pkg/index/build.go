@@ -32,16 +32,13 @@ func (ix *Index) Load(changes []Change) {
 	}
 	refs := make([]ref, 0, n)
 	ids, items := make([]string, 0, len(changes)), make([]*Item, 0, len(changes))
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		if c.Item == nil {
 			continue
 		}
-		leaves := c.Leaves
-		if leaves == nil {
-			leaves = c.Item.Leaves()
-		}
-		for j, l := range leaves {
-			refs = append(refs, ref{leaf: l, it: int32(i), pl: int32(j)})
+		for j := range c.Item.Places {
+			refs = append(refs, ref{leaf: c.leafOfPlace(j), it: int32(i), pl: int32(j)})
 		}
 		ids, items = append(ids, c.ID), append(items, c.Item)
 	}

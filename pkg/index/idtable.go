@@ -7,10 +7,16 @@ import (
 	"strings"
 )
 
-// idShardBits sets the number of shards of an idTable (4096): a write
-// copies the shard directory (32 KB) and the shards it touches, ~250
-// entries each at a million ids.
-const idShardBits = 12
+// An idTable has 1<<(idDirBits+idSubBits) shards (65,536) behind a
+// two-level directory: a write copies the top directory (2 KB), the
+// sub-directories it touches (6 KB each) and the shards it touches, ~15
+// entries each at a million ids. A 10,000-id import batch so copies ~15
+// entries per id; with one level of 4,096 shards of ~250 entries it copied
+// ~90, the largest single cost of an import's index update.
+const (
+	idDirBits = 8
+	idSubBits = 8
+)
 
 // idSeed keys the id hash; tables live in memory only, so a per-process
 // seed is enough and keeps the hash unpredictable to clients choosing ids.
@@ -20,42 +26,70 @@ func idHash(id string) uint64 { return maphash.String(idSeed, id) }
 
 // idTable is an immutable map from id to value that snapshots can share:
 // readers look an id up with no lock and no allocation, and a writer derives
-// the next table by copying the shard directory and only the shards its
-// changes touch — a Go map would have to be copied whole per write, or
-// locked. An id's shard is the top bits of its hash; a shard holds sorted
-// hashes (binary-searched) with the keys and values alongside, 32 bytes an
-// entry for pointer values, about what a map[string]*T costs.
+// the next table by copying the directories and only the shards its changes
+// touch — a Go map would have to be copied whole per write, or locked. An
+// id's shard is the top bits of its hash; a shard holds its entries sorted
+// by hash (binary-searched), 32 bytes an entry for pointer values, about
+// what a map[string]*T costs.
 type idTable[V any] struct {
-	dir *[1 << idShardBits]*idShard[V] // nil when empty; nil shard = empty
+	dir *idDir[V] // nil when empty; nil sub-directory or shard = empty
 	n   int
 }
 
-// idShard is one shard, sorted by (hash, key).
-type idShard[V any] struct {
-	hashes []uint64
-	keys   []string
-	vals   []V
+// idDir is the top directory; an idSub holds the shards themselves, each a
+// slice of entries sorted by (hash, key) (nil = empty), so that a shard costs
+// one allocation.
+type (
+	idDir[V any] [1 << idDirBits]*idSub[V]
+	idSub[V any] [1 << idSubBits][]idSlot[V]
+)
+
+// idSlot is one entry of a shard.
+type idSlot[V any] struct {
+	hash uint64
+	key  string
+	val  V
 }
 
-func shardOf(h uint64) int { return int(h >> (64 - idShardBits)) }
+// dirOf and subOf locate a hash's shard: its top idDirBits bits pick the
+// sub-directory, the next idSubBits the shard.
+func dirOf(h uint64) int { return int(h >> (64 - idDirBits)) }
+func subOf(h uint64) int { return int(h>>(64-idDirBits-idSubBits)) & (1<<idSubBits - 1) }
+
+// shardKey orders shards: entries of one shard share it.
+func shardKey(h uint64) uint64 { return h >> (64 - idDirBits - idSubBits) }
 
 // len returns the number of ids.
 func (t *idTable[V]) len() int { return t.n }
 
 // get returns the value of id and whether it is present.
 func (t *idTable[V]) get(id string) (v V, ok bool) {
+	return t.getHashed(idHash(id), id)
+}
+
+// getHashed is get for an id whose hash the caller has computed.
+func (t *idTable[V]) getHashed(h uint64, id string) (v V, ok bool) {
 	if t.dir == nil {
 		return v, false
 	}
-	h := idHash(id)
-	s := t.dir[shardOf(h)]
-	if s == nil {
+	sub := t.dir[dirOf(h)]
+	if sub == nil {
 		return v, false
 	}
-	i, _ := slices.BinarySearch(s.hashes, h)
-	for ; i < len(s.hashes) && s.hashes[i] == h; i++ {
-		if s.keys[i] == id {
-			return s.vals[i], true
+	es := sub[subOf(h)]
+	// Binary search for the first entry with the hash (shards are small).
+	lo, hi := 0, len(es)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if es[m].hash < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for ; lo < len(es) && es[lo].hash == h; lo++ {
+		if es[lo].key == id {
+			return es[lo].val, true
 		}
 	}
 	return v, false
@@ -77,7 +111,8 @@ func compareEntries[V any](a, b idEntry[V]) int {
 }
 
 // with returns the table with the changes applied: each id gets its value,
-// or is removed when del reports true for it. t is not modified.
+// or is removed when del reports true for it; of repeated ids the last
+// wins. t is not modified.
 func (t *idTable[V]) with(ids []string, val func(i int) (v V, del bool)) idTable[V] {
 	if len(ids) == 0 {
 		return *t
@@ -87,21 +122,42 @@ func (t *idTable[V]) with(ids []string, val func(i int) (v V, del bool)) idTable
 		v, del := val(i)
 		ch[i] = idEntry[V]{hash: idHash(id), key: id, val: v, del: del}
 	}
-	// Later changes of an id win: sort stably, keep the last of each run.
-	slices.SortStableFunc(ch, compareEntries[V])
-	ch = lastOfRuns(ch)
+	return t.withSorted(sortEntries(ch))
+}
 
-	next := idTable[V]{dir: new([1 << idShardBits]*idShard[V]), n: t.n}
+// sortEntries sorts changes by (hash, key) and keeps the last of each run of
+// equal ids, in place.
+func sortEntries[V any](ch []idEntry[V]) []idEntry[V] {
+	slices.SortStableFunc(ch, compareEntries[V])
+	return lastOfRuns(ch)
+}
+
+// withSorted is with for changes already through sortEntries.
+func (t *idTable[V]) withSorted(ch []idEntry[V]) idTable[V] {
+	if len(ch) == 0 {
+		return *t
+	}
+	next := idTable[V]{dir: new(idDir[V]), n: t.n}
 	if t.dir != nil {
 		*next.dir = *t.dir
 	}
+	var copied [1 << idDirBits]bool // sub-directories already copied
 	for i := 0; i < len(ch); {
-		sh := shardOf(ch[i].hash)
+		h := ch[i].hash
 		j := i + 1
-		for j < len(ch) && shardOf(ch[j].hash) == sh {
+		for j < len(ch) && shardKey(ch[j].hash) == shardKey(h) {
 			j++
 		}
-		next.dir[sh] = mergeShard(next.dir[sh], ch[i:j], &next.n)
+		d := dirOf(h)
+		if !copied[d] {
+			sub := new(idSub[V])
+			if old := next.dir[d]; old != nil {
+				*sub = *old
+			}
+			next.dir[d], copied[d] = sub, true
+		}
+		sub := next.dir[d]
+		sub[subOf(h)] = mergeShard(sub[subOf(h)], ch[i:j], &next.n)
 		i = j
 	}
 	return next
@@ -120,27 +176,19 @@ func lastOfRuns[V any](es []idEntry[V]) []idEntry[V] {
 }
 
 // mergeShard merges sorted changes into a shard (nil = empty), adjusting n.
-func mergeShard[V any](old *idShard[V], ch []idEntry[V], n *int) *idShard[V] {
-	var o idShard[V]
-	if old != nil {
-		o = *old
-	}
-	out := &idShard[V]{
-		hashes: make([]uint64, 0, len(o.hashes)+len(ch)),
-		keys:   make([]string, 0, len(o.hashes)+len(ch)),
-		vals:   make([]V, 0, len(o.hashes)+len(ch)),
-	}
+func mergeShard[V any](o []idSlot[V], ch []idEntry[V], n *int) []idSlot[V] {
+	es := make([]idSlot[V], 0, len(o)+len(ch))
 	i, j := 0, 0
-	for i < len(o.hashes) || j < len(ch) {
+	for i < len(o) || j < len(ch) {
 		c := 1
 		if j == len(ch) {
 			c = -1
-		} else if i < len(o.hashes) {
-			c = compareEntries(idEntry[V]{hash: o.hashes[i], key: o.keys[i]}, ch[j])
+		} else if i < len(o) {
+			c = compareEntries(idEntry[V]{hash: o[i].hash, key: o[i].key}, ch[j])
 		}
 		switch {
 		case c < 0: // untouched entry
-			out.add(o.hashes[i], o.keys[i], o.vals[i])
+			es = append(es, o[i])
 			i++
 			continue
 		case c == 0: // replaced or removed
@@ -148,59 +196,79 @@ func mergeShard[V any](old *idShard[V], ch []idEntry[V], n *int) *idShard[V] {
 			*n--
 		}
 		if e := ch[j]; !e.del {
-			out.add(e.hash, e.key, e.val)
+			es = append(es, idSlot[V]{hash: e.hash, key: e.key, val: e.val})
 			*n++
 		}
 		j++
 	}
-	if len(out.hashes) == 0 {
+	if len(es) == 0 {
 		return nil
 	}
-	return out
-}
-
-func (s *idShard[V]) add(h uint64, k string, v V) {
-	s.hashes = append(s.hashes, h)
-	s.keys = append(s.keys, k)
-	s.vals = append(s.vals, v)
+	return es
 }
 
 // newIDTable builds a table from scratch (Load): a counting sort by shard,
 // then a sort within each shard; of repeated ids the last wins.
 func newIDTable[V any](ids []string, vals []V) idTable[V] {
-	t := idTable[V]{dir: new([1 << idShardBits]*idShard[V])}
+	t := idTable[V]{dir: new(idDir[V])}
 	if len(ids) == 0 {
 		return t
 	}
 	hs := make([]uint64, len(ids))
-	var count [1<<idShardBits + 1]int
+	count := make([]int, 1<<(idDirBits+idSubBits)+1)
 	for i, id := range ids {
 		hs[i] = idHash(id)
-		count[shardOf(hs[i])+1]++
+		count[shardKey(hs[i])+1]++
 	}
 	for s := 1; s < len(count); s++ {
 		count[s] += count[s-1]
 	}
 	es := make([]idEntry[V], len(ids))
-	at := count
+	at := slices.Clone(count)
 	for i, h := range hs {
-		sh := shardOf(h)
+		sh := shardKey(h)
 		es[at[sh]] = idEntry[V]{hash: h, key: ids[i], val: vals[i]}
 		at[sh]++
 	}
-	for sh := range 1 << idShardBits {
+	slots := make([]idSlot[V], 0, len(es)) // one backing array for every shard
+	for sh := range 1 << (idDirBits + idSubBits) {
 		part := es[count[sh]:count[sh+1]]
 		if len(part) == 0 {
 			continue
 		}
-		slices.SortStableFunc(part, compareEntries[V])
-		part = lastOfRuns(part)
-		s := &idShard[V]{hashes: make([]uint64, len(part)), keys: make([]string, len(part)), vals: make([]V, len(part))}
-		for i, e := range part {
-			s.hashes[i], s.keys[i], s.vals[i] = e.hash, e.key, e.val
+		part = sortEntries(part)
+		start := len(slots)
+		for _, e := range part {
+			slots = append(slots, idSlot[V]{hash: e.hash, key: e.key, val: e.val})
 		}
-		t.dir[sh] = s
-		t.n += len(part)
+		h := part[0].hash
+		sub := t.dir[dirOf(h)]
+		if sub == nil {
+			sub = new(idSub[V])
+			t.dir[dirOf(h)] = sub
+		}
+		sub[subOf(h)] = slots[start:len(slots):len(slots)]
 	}
+	t.n = len(slots)
 	return t
+}
+
+// each calls fn for every entry, in no particular order, until it returns
+// false.
+func (t *idTable[V]) each(fn func(id string, v V) bool) {
+	if t.dir == nil {
+		return
+	}
+	for _, sub := range t.dir {
+		if sub == nil {
+			continue
+		}
+		for _, es := range sub {
+			for _, e := range es {
+				if !fn(e.key, e.val) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -30,6 +30,12 @@ type PlaceInfo struct {
 	Pt        geo.Point // unit vector
 	Lat, Lng  float64
 	ID, Label string
+	// Cell is the place's H3 cell at LeafRes when the item was built with
+	// its cells (NewItemWithCells, DecodeItem of a record that carries
+	// them), else 0. Kept so that replacing or removing the item finds the
+	// leaves it sits in without an H3 computation per place — and finds
+	// exactly the leaves it was put in.
+	Cell uint64
 }
 
 // Terms returns the static terms of the item's score, for explanations.
@@ -61,8 +67,16 @@ type placeFields struct {
 }
 
 // NewItem converts a stored mini-program; nil for a hidden one, which is not
-// served and so not indexed. It makes no cgo call (see Leaves).
+// served and so not indexed. It computes no H3 cell (see Leaves).
 func NewItem(mp *v1.MiniProgram, w targeting.Weights) *Item {
+	return NewItemWithCells(mp, w, nil)
+}
+
+// NewItemWithCells is NewItem for a caller that knows the H3 cell
+// (LeafRes) of each place, as the catalog does for what it writes: the item
+// keeps them (PlaceInfo.Cell), so Apply neither computes them now nor when
+// the item is later replaced. cells of the wrong length are ignored.
+func NewItemWithCells(mp *v1.MiniProgram, w targeting.Weights, cells []uint64) *Item {
 	if mp.GetHidden() {
 		return nil
 	}
@@ -76,11 +90,12 @@ func NewItem(mp *v1.MiniProgram, w targeting.Weights) *Item {
 		f.places[i] = placeFields{id: p.GetId(), label: p.GetLabel(),
 			lat: p.GetLocation().GetLatitude(), lng: p.GetLocation().GetLongitude()}
 	}
-	return f.build(w)
+	return f.build(w, cells)
 }
 
-// build lays the item out in two allocations (see Item).
-func (f *itemFields) build(w targeting.Weights) *Item {
+// build lays the item out in two allocations (see Item), with the cells of
+// its places if cells has one per place.
+func (f *itemFields) build(w targeting.Weights, cells []uint64) *Item {
 	size := len(f.id) + len(f.name) + len(f.icon)
 	for _, p := range f.places {
 		size += len(p.id) + len(p.label)
@@ -114,19 +129,34 @@ func (f *itemFields) build(w targeting.Weights) *Item {
 	for i, p := range f.places {
 		it.Places[i] = PlaceInfo{Pt: geo.PointFromDeg(p.lat, p.lng), Lat: p.lat, Lng: p.lng,
 			ID: next(len(p.id)), Label: next(len(p.label))}
+		if len(cells) == len(f.places) {
+			it.Places[i].Cell = cells[i]
+		}
 	}
 	return it
 }
 
-// Leaves returns the H3 cell (LeafRes) of each place: one geo.CellOf per
-// place (~0.5 µs), which is why loaders compute them in parallel and hand
-// them to Apply in the Change.
+// hasCells reports whether the item was built with its places' cells.
+func (it *Item) hasCells() bool { return len(it.Places) > 0 && it.Places[0].Cell != 0 }
+
+// Leaves returns the H3 cell (LeafRes) of each place: the ones it was built
+// with, else one geo.CellOf per place (~0.5 µs), which is why loaders
+// compute them in parallel and hand them to Apply in the Change.
 func (it *Item) Leaves() []uint64 {
 	out := make([]uint64, len(it.Places))
-	for i, p := range it.Places {
-		out[i] = geo.CellOf(p.Lat, p.Lng, LeafRes)
+	for i := range it.Places {
+		out[i] = it.leaf(i)
 	}
 	return out
+}
+
+// leaf returns the H3 cell (LeafRes) of place i.
+func (it *Item) leaf(i int) uint64 {
+	if c := it.Places[i].Cell; c != 0 {
+		return c
+	}
+	p := &it.Places[i]
+	return geo.CellOf(p.Lat, p.Lng, LeafRes)
 }
 
 // AudienceOf converts an API audience into the targeting rule.

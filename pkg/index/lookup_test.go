@@ -211,11 +211,10 @@ func TestIDTable(t *testing.T) {
 func BenchmarkItem(b *testing.B) {
 	ix, _ := benchIndex(b)
 	var ids []string
-	for _, s := range ix.Snapshot().items.dir {
-		if s != nil && len(ids) < 100000 {
-			ids = append(ids, s.keys...)
-		}
-	}
+	ix.Snapshot().items.each(func(id string, _ *Item) bool {
+		ids = append(ids, id)
+		return len(ids) < 100000
+	})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -81,7 +81,7 @@ func DecodeItem(raw []byte, w targeting.Weights, cellsField protowire.Number) (i
 			cells[i], _ = protowire.ConsumeFixed64(cellBytes[8*i:])
 		}
 	}
-	return f.id, f.build(w), cells, nil
+	return f.id, f.build(w, cells), cells, nil
 }
 
 func decodePlace(b []byte) (placeFields, error) {

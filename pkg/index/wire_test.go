@@ -15,7 +15,8 @@ import (
 const testCellsField = 536870000
 
 // TestDecodeItemMatchesNewItem: decoding the wire bytes builds exactly the
-// item NewItem builds from the decoded message, on random and synthetic
+// item NewItemWithCells builds from the decoded message and the record's
+// cells (NewItem's when the record has none), on random and synthetic
 // catalogs (audiences, offers, chains, hidden ones, odd positions).
 func TestDecodeItemMatchesNewItem(t *testing.T) {
 	w := targeting.DefaultWeights()
@@ -44,7 +45,7 @@ func TestDecodeItemMatchesNewItem(t *testing.T) {
 		if err != nil || id != mp.Id {
 			t.Fatalf("%s: %v (id %q)", mp.Id, err, id)
 		}
-		want := NewItem(mp, w)
+		want := NewItemWithCells(mp, w, leaves)
 		if (it == nil) != (want == nil) {
 			t.Fatalf("%s: hidden handled differently", mp.Id)
 		}

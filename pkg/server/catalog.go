@@ -30,7 +30,14 @@ type catalogService struct {
 	cat         *catalog.Catalog
 	tokens      *pagetoken.Codec
 	importBatch int
-	maxImport   int64 // items one import stream may carry
+	// indexEvery is how many committed import items the Nearby index may
+	// lag behind the store (--import-index-every, catalog.UpsertHeld): an
+	// import answers once, at its end, so its batches need not be
+	// searchable as soon as each is durable, only before the answer.
+	// Handing ten default batches over at once rebuilds the index nodes
+	// they share once instead of ten times.
+	indexEvery int
+	maxImport  int64 // items one import stream may carry
 }
 
 func (s *catalogService) CreateMiniProgram(ctx context.Context, req *v1.CreateMiniProgramRequest) (*v1.CreateMiniProgramResponse, error) {
@@ -111,7 +118,8 @@ func badToken() error {
 // batches of importBatch items, each batch one durable transaction. An item
 // that fails validation is reported and skipped; the rest are kept. Receiving
 // and validating the next batch overlaps with committing the previous one.
-// If a commit fails, the call fails with UNAVAILABLE and says how many items
+// The Nearby index takes the committed batches every indexEvery items and
+// at the end, before the answer. If a commit fails, the call fails with UNAVAILABLE and says how many items
 // were committed before.
 func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniProgramsServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
@@ -134,7 +142,7 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 			if err != nil {
 				continue // drain after a failure
 			}
-			res, uerr := s.cat.Upsert(ctx, batch)
+			res, uerr := s.cat.UpsertHeld(ctx, batch, s.indexEvery)
 			if uerr != nil {
 				err = uerr
 				if errors.Is(uerr, store.ErrUnavailable) {
@@ -153,6 +161,9 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 				}
 			}
 		}
+		// Everything committed reaches the index before the stream is
+		// answered, whatever the answer (see indexEvery).
+		s.cat.Flush()
 		commitErr <- err
 	}()
 	finish := func(recvErr error) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -425,6 +426,54 @@ func TestImportStoreFailure(t *testing.T) {
 	if !strings.Contains(status.Convert(err).Message(), "the first 7 items were committed") {
 		t.Fatalf("message: %v", err)
 	}
+	// What the error says was committed is searchable, though the import
+	// held it back from the index (--import-index-every).
+	if h.srv.ix.Item("ok-6") == nil || h.srv.ix.Item("lost-0") != nil {
+		t.Fatal("the index does not hold exactly the committed items")
+	}
+}
+
+// TestImportReachesIndex: however often an import hands its committed
+// batches to the index (--import-index-every), every item it acknowledges
+// is in the next Nearby, and with a small setting the index takes them
+// while the stream is still open.
+func TestImportReachesIndex(t *testing.T) {
+	for _, every := range []int{0, 10, 100_000} {
+		t.Run(fmt.Sprint("every=", every), func(t *testing.T) {
+			h := newHarness(t, "", func(c *config.Config) { c.Catalog.ImportIndexEvery = every })
+			stream, err := h.catalog().ImportMiniPrograms(as(adminKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 40 // several batches of the harness's 7
+			for i := range n {
+				if err := stream.Send(&v1.ImportMiniProgramsRequest{MiniProgram: sample(fmt.Sprintf("idx-%02d", i))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if every < n-7 {
+				// Wait for the index to take some items with the stream
+				// open: past every held items, the committer hands them on.
+				for h.srv.ix.Item("idx-00") == nil {
+					runtime.Gosched()
+				}
+			}
+			resp, err := stream.CloseAndRecv()
+			if err != nil || resp.Created != n {
+				t.Fatalf("import: %v %v", resp, err)
+			}
+			disc := v1.NewDiscoveryServiceClient(h.conn)
+			got, err := disc.Nearby(as(clientKey), &v1.NearbyRequest{
+				Location: &v1.LatLng{Latitude: 39.9042, Longitude: 116.4074}, Limit: 100, User: &v1.UserContext{Age: 30},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Results) != n {
+				t.Fatalf("Nearby after the import answered: %d results, want %d", len(got.Results), n)
+			}
+		})
+	}
 }
 
 // TestImportCap: a stream over --max-import-items is cut with
@@ -450,5 +499,8 @@ func TestImportCap(t *testing.T) {
 	}
 	if _, err := h.catalog().GetMiniProgram(as(adminKey), &v1.GetMiniProgramRequest{Id: "cap-10"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("item after the cut: %v", err)
+	}
+	if h.srv.ix.Item("cap-09") == nil {
+		t.Fatal("item before the cut is not in the index")
 	}
 }

@@ -228,6 +228,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	)...)
 	v1.RegisterCatalogServiceServer(s.grpc, &catalogService{
 		log: s.log, cat: s.cat, maxImport: int64(cfg.Catalog.MaxImportItems), tokens: pagetoken.New(key), importBatch: cfg.Catalog.ImportBatch,
+		indexEvery: cfg.Catalog.ImportIndexEvery,
 	})
 	disc, err := newDiscoveryService(s.ix, s.sp, key, cfg.Discovery.EventTokenTTL, s.now, s.reg)
 	if err != nil {
@@ -430,8 +431,8 @@ func (s *Server) applyToIndex(changes []catalog.Change) {
 	for i, c := range changes {
 		out[i] = index.Change{ID: c.ID}
 		if c.New != nil {
-			out[i].Item = index.NewItem(c.New, w)
-			out[i].Leaves = c.Cells
+			// The item keeps the cells the catalog stored with it.
+			out[i].Item = index.NewItemWithCells(c.New, w, c.Cells)
 		}
 	}
 	s.ix.Apply(out)

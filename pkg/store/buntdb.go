@@ -502,15 +502,37 @@ func (t *tx) Get(key string) ([]byte, error) {
 	return []byte(v), nil // a copy: the caller may keep it
 }
 
+func (t *tx) Peek(key string, fn func([]byte) error) error {
+	if t.btx == nil {
+		return errTxDone
+	}
+	v, err := t.btx.Get(key)
+	if err != nil {
+		return mapErr(err)
+	}
+	// buntdb's value is an immutable string; fn must not modify it.
+	return fn(unsafe.Slice(unsafe.StringData(v), len(v)))
+}
+
 func (t *tx) Set(key string, value []byte) error {
+	// string(value) copies, so the caller may reuse its buffer.
+	return t.set(key, string(value))
+}
+
+func (t *tx) SetOwned(key string, value []byte) error {
+	// The caller gave value up: buntdb may keep it as its (immutable)
+	// string without a copy.
+	return t.set(key, unsafe.String(unsafe.SliceData(value), len(value)))
+}
+
+func (t *tx) set(key, value string) error {
 	if t.btx == nil {
 		return errTxDone
 	}
 	if !t.writable {
 		return ErrReadOnlyTx
 	}
-	// string(value) copies, so the caller may reuse its buffer.
-	if _, _, err := t.btx.Set(key, string(value), nil); err != nil {
+	if _, _, err := t.btx.Set(key, value, nil); err != nil {
 		return mapErr(err)
 	}
 	t.dirty = true

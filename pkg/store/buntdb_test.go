@@ -58,6 +58,30 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("Delete(missing) = %v; want ErrNotFound", err)
 	}
 
+	// SetOwned keeps the value; Peek reads it in place, and reports
+	// ErrNotFound and fn's error.
+	mustUpdate(t, db, func(tx Tx) error { return tx.SetOwned("owned", []byte("mine")) })
+	if v, _ := get(t, db, "owned"); string(v) != "mine" {
+		t.Fatalf("SetOwned wrote %q", v)
+	}
+	fnErr := errors.New("fn")
+	err = db.View(ctx, func(tx Tx) error {
+		var got string
+		if err := tx.Peek("owned", func(v []byte) error { got = string(v); return nil }); err != nil || got != "mine" {
+			return fmt.Errorf("Peek = %q, %v", got, err)
+		}
+		if err := tx.Peek("missing", func([]byte) error { return fnErr }); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("Peek(missing) = %v; want ErrNotFound", err)
+		}
+		if err := tx.Peek("owned", func([]byte) error { return fnErr }); err != fnErr {
+			return fmt.Errorf("Peek's fn error came back as %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Writes are visible inside their own transaction.
 	mustUpdate(t, db, func(tx Tx) error {
 		if err := tx.Set("in-tx", []byte("x")); err != nil {
@@ -80,6 +104,9 @@ func TestReadOnlyTx(t *testing.T) {
 		}
 		if err := tx.Delete("k"); !errors.Is(err, ErrReadOnlyTx) {
 			t.Errorf("Delete in View = %v; want ErrReadOnlyTx", err)
+		}
+		if err := tx.SetOwned("k", []byte("x")); !errors.Is(err, ErrReadOnlyTx) {
+			t.Errorf("SetOwned in View = %v; want ErrReadOnlyTx", err)
 		}
 		return nil
 	})
@@ -654,4 +681,48 @@ func TestCommitter(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestCommitterHeld: held changes reach the listeners in commit order, all
+// at once — past maxHeld, with the next Update's (even a failed one's
+// neighbours), or at Flush — and never those of a failed transaction.
+func TestCommitterHeld(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{})
+	c := NewCommitter[string](db)
+	var calls []string
+	c.Listen(func(ch []string) { calls = append(calls, fmt.Sprint(ch)) })
+	ctx := context.Background()
+	write := func(key string, ch ...string) func(Tx) ([]string, error) {
+		return func(tx Tx) ([]string, error) { return ch, tx.Set(key, []byte(key)) }
+	}
+	fail := func(tx Tx) ([]string, error) {
+		tx.Set("failed", nil)
+		return []string{"lost"}, errors.New("no")
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		want string // every listener call so far
+	}{
+		{"held", func() error { return c.UpdateHeld(ctx, write("k1", "a", "b"), 3) }, "[]"},
+		{"still held", func() error { return c.UpdateHeld(ctx, write("k2", "c"), 3) }, "[]"},
+		{"over maxHeld", func() error { return c.UpdateHeld(ctx, write("k3", "d"), 3) }, "[[a b c d]]"},
+		{"held again", func() error { return c.UpdateHeld(ctx, write("k4", "e"), 3) }, "[[a b c d]]"},
+		{"a failed held write keeps them", func() error { return c.UpdateHeld(ctx, fail, 3) }, "[[a b c d]]"},
+		{"an Update hands them over first", func() error { return c.Update(ctx, write("k5", "f")) }, "[[a b c d] [e f]]"},
+		{"held", func() error { return c.UpdateHeld(ctx, write("k6", "g"), 10) }, "[[a b c d] [e f]]"},
+		{"a failed Update flushes", func() error { return c.Update(ctx, fail) }, "[[a b c d] [e f] [g]]"},
+		{"held", func() error { return c.UpdateHeld(ctx, write("k7", "h"), 10) }, "[[a b c d] [e f] [g]]"},
+		{"Flush", func() error { c.Flush(); return nil }, "[[a b c d] [e f] [g] [h]]"},
+		{"Flush with nothing held", func() error { c.Flush(); return nil }, "[[a b c d] [e f] [g] [h]]"},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if failed := strings.Contains(s.name, "failed"); (err != nil) != failed {
+			t.Fatalf("%s: error %v", s.name, err)
+		}
+		if got := fmt.Sprint(calls); got != s.want {
+			t.Fatalf("%s: listener calls %s, want %s", s.name, got, s.want)
+		}
+	}
 }

@@ -10,6 +10,14 @@ import (
 // is durable and before the caller acknowledges it, in commit order — so
 // that in-memory indexes follow the store exactly. The record types
 // (mini-programs, campaigns) each embed one, with their own change type.
+//
+// A writer that acknowledges late (an import stream answers once, at its
+// end) may have its changes held back (UpdateHeld) so that the listeners
+// get the changes of many transactions in one call: an index rebuilds the
+// nodes a batch touches once per call, so ten transactions' changes in one
+// call cost it far less than ten calls. Held changes keep their place in
+// commit order: any later Update hands them over with its own, and the
+// holder calls Flush before it acknowledges anything.
 type Committer[C any] struct {
 	st Store
 
@@ -17,6 +25,7 @@ type Committer[C any] struct {
 	// in the same order as the store.
 	mu        sync.Mutex
 	listeners []func([]C)
+	held      []C // committed, not yet handed to the listeners
 }
 
 // NewCommitter returns a Committer writing to st.
@@ -31,9 +40,23 @@ func (c *Committer[C]) Listen(l func([]C)) {
 }
 
 // Update runs fn in a store transaction; once it is durable, the changes fn
-// returned go to every listener. If fn or the commit fails, nothing is
-// written and no listener is called.
+// returned go to every listener (after any held ones). If fn or the commit
+// fails, nothing is written and no listener gets its changes.
 func (c *Committer[C]) Update(ctx context.Context, fn func(Tx) ([]C, error)) error {
+	return c.update(ctx, fn, 0)
+}
+
+// UpdateHeld is Update for a writer that acknowledges later: once durable,
+// fn's changes are held back, and handed to the listeners — with every
+// change held before them — only when more than maxHeld changes are held,
+// at the next Update, or at Flush. The caller must Flush before it
+// acknowledges the write (or reports it as committed, even in an error),
+// so that whoever it answers sees the change in the next read.
+func (c *Committer[C]) UpdateHeld(ctx context.Context, fn func(Tx) ([]C, error), maxHeld int) error {
+	return c.update(ctx, fn, max(maxHeld, 0))
+}
+
+func (c *Committer[C]) update(ctx context.Context, fn func(Tx) ([]C, error), maxHeld int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var changes []C
@@ -43,12 +66,32 @@ func (c *Committer[C]) Update(ctx context.Context, fn func(Tx) ([]C, error)) err
 		return err
 	})
 	if err != nil {
+		if maxHeld == 0 {
+			c.flushLocked() // held changes never wait on a failed write
+		}
 		return err
 	}
-	if len(changes) > 0 {
-		for _, l := range c.listeners {
-			l(changes)
-		}
+	c.held = append(c.held, changes...)
+	if len(c.held) > maxHeld {
+		c.flushLocked()
 	}
 	return nil
+}
+
+// Flush hands every held change to the listeners.
+func (c *Committer[C]) Flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *Committer[C]) flushLocked() {
+	if len(c.held) == 0 {
+		return
+	}
+	held := c.held
+	c.held = nil
+	for _, l := range c.listeners {
+		l(held)
+	}
 }

@@ -39,8 +39,18 @@ type Store interface {
 type Tx interface {
 	// Get returns the value of key, or ErrNotFound.
 	Get(key string) ([]byte, error)
+	// Peek calls fn with the value of key, or returns ErrNotFound without
+	// calling it; it returns fn's error. The value is not copied: it is
+	// only valid during the call and must not be modified. Use it to read
+	// a few fields of a large value without copying it whole (Get copies).
+	Peek(key string, fn func(value []byte) error) error
 	// Set writes value under key.
 	Set(key string, value []byte) error
+	// SetOwned is Set for a value the caller hands over: the store keeps
+	// value itself instead of a copy, so the caller must never modify it
+	// afterwards (nor may anyone else holding it). It saves a copy of every
+	// record of a bulk write.
+	SetOwned(key string, value []byte) error
 	// Delete removes key, or returns ErrNotFound.
 	Delete(key string) error
 	// Scan calls fn for every key that starts with prefix and sorts strictly

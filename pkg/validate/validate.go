@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"unicode/utf8"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
@@ -27,10 +26,24 @@ const (
 	MaxPageTokenBytes   = 4096
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
-// ValidID reports whether id is a valid mini-program id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// ValidID reports whether id is a valid mini-program id (place and offer
+// ids follow the same rule): ^[a-z0-9][a-z0-9_.-]{0,63}$, checked byte by
+// byte — an import checks one per item and one per place.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Request validates one unary request. Requests of types it does not know
 // pass unchecked (the service is then responsible).
@@ -148,6 +161,15 @@ var MiniProgramReadOnly = map[string]bool{
 // MiniProgram checks every writable field of mp, recording violations under
 // the path prefix. Output-only fields are ignored.
 func MiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
+	if miniProgramOK(mp) {
+		return // the common case, without building a path per field
+	}
+	checkMiniProgram(v, prefix, mp)
+}
+
+// checkMiniProgram is MiniProgram without the fast path: it records every
+// violation with its path.
+func checkMiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
 	p := func(f string) string { return prefix + "." + f }
 	checkText(v, p("name"), mp.GetName(), 1, MaxNameRunes)
 	checkText(v, p("description"), mp.GetDescription(), 0, MaxDescriptionRunes)
@@ -167,7 +189,7 @@ func MiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
 		seen := make(map[string]int, len(places))
 		for i, pl := range places {
 			pp := fmt.Sprintf("%s[%d]", p("places"), i)
-			if !idPattern.MatchString(pl.GetId()) {
+			if !ValidID(pl.GetId()) {
 				v.Add(pp+".id", "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(pl.GetId()))
 			} else if j, dup := seen[pl.GetId()]; dup {
 				v.Add(pp+".id", "%q repeats places[%d].id", pl.GetId(), j)
@@ -192,7 +214,7 @@ func MiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
 		seen := make(map[string]int, len(offers))
 		for i, o := range offers {
 			op := fmt.Sprintf("%s[%d]", p("offers"), i)
-			if !idPattern.MatchString(o.GetId()) {
+			if !ValidID(o.GetId()) {
 				v.Add(op+".id", "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(o.GetId()))
 			} else if j, dup := seen[o.GetId()]; dup {
 				v.Add(op+".id", "%q repeats offers[%d].id", o.GetId(), j)
@@ -205,6 +227,103 @@ func MiniProgram(v *apierr.Violations, prefix string, mp *v1.MiniProgram) {
 			}
 		}
 	}
+}
+
+// miniProgramOK reports whether MiniProgram would record no violation for
+// mp, without allocating: it checks the same rules with the same
+// predicates, so an import of a million valid items builds no field path,
+// message or map for them. TestMiniProgramOK holds the two together.
+func miniProgramOK(mp *v1.MiniProgram) bool {
+	if !textOK(mp.GetName(), 1, MaxNameRunes) || !textOK(mp.GetDescription(), 0, MaxDescriptionRunes) ||
+		mp.GetCategory() == v1.Category_CATEGORY_UNSPECIFIED || !enumOK(mp.GetCategory()) ||
+		!urlOK(mp.GetIconUrl()) {
+		return false
+	}
+	places := mp.GetPlaces()
+	if len(places) == 0 || len(places) > MaxPlaces {
+		return false
+	}
+	for _, pl := range places {
+		if !ValidID(pl.GetId()) || !latLngOK(pl.GetLocation()) || !textOK(pl.GetLabel(), 0, MaxLabelRunes) {
+			return false
+		}
+	}
+	if hasRepeats(places, (*v1.Place).GetId) {
+		return false
+	}
+	if a := mp.GetAudience(); a != nil && !demographicsOK(a.GetMinAge(), a.GetMaxAge(), a.GetGenders(), a.GetOperatingSystems()) {
+		return false
+	}
+	if r := mp.GetRating(); math.IsNaN(r) || r < 0 || r > 5 {
+		return false
+	}
+	if mp.GetPopularity() < 0 {
+		return false
+	}
+	offers := mp.GetOffers()
+	if len(offers) > MaxOffers {
+		return false
+	}
+	for _, o := range offers {
+		if !ValidID(o.GetId()) || !textOK(o.GetTitle(), 1, MaxNameRunes) {
+			return false
+		}
+		if s := o.GetMinCreditScore(); s < 0 || s > MaxCreditScore {
+			return false
+		}
+	}
+	return !hasRepeats(offers, (*v1.Offer).GetId)
+}
+
+// hasRepeats reports whether two elements of xs have the same id: pairs
+// compared for the few places and offers most items have, a map past that.
+func hasRepeats[T any](xs []T, id func(T) string) bool {
+	if len(xs) > 16 {
+		seen := make(map[string]bool, len(xs))
+		for _, x := range xs {
+			if seen[id(x)] {
+				return true
+			}
+			seen[id(x)] = true
+		}
+		return false
+	}
+	for i := 1; i < len(xs); i++ {
+		for _, x := range xs[:i] {
+			if id(x) == id(xs[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// latLngOK reports whether LatLng records no violation for ll.
+func latLngOK(ll *v1.LatLng) bool {
+	if ll == nil {
+		return false
+	}
+	lat, lng := ll.GetLatitude(), ll.GetLongitude()
+	return !math.IsNaN(lat) && !math.IsInf(lat, 0) && lat >= -90 && lat <= 90 &&
+		!math.IsNaN(lng) && !math.IsInf(lng, 0) && lng >= -180 && lng <= 180
+}
+
+// demographicsOK reports whether checkDemographics records no violation.
+func demographicsOK(minAge, maxAge int32, genders []v1.Gender, oses []v1.OperatingSystem) bool {
+	if minAge < 0 || minAge > MaxAge || maxAge < 0 || maxAge > MaxAge || (minAge > 0 && maxAge > 0 && minAge > maxAge) {
+		return false
+	}
+	for _, g := range genders {
+		if g == v1.Gender_GENDER_UNSPECIFIED || !enumOK(g) {
+			return false
+		}
+	}
+	for _, o := range oses {
+		if o == v1.OperatingSystem_OPERATING_SYSTEM_UNSPECIFIED || !enumOK(o) {
+			return false
+		}
+	}
+	return true
 }
 
 // LatLng checks that ll is present, finite and in range.
@@ -264,7 +383,7 @@ func checkAgeBounds(v *apierr.Violations, path string, minAge, maxAge int32) {
 func checkID(v *apierr.Violations, path, id string) {
 	if id == "" {
 		v.Add(path, "required")
-	} else if !idPattern.MatchString(id) {
+	} else if !ValidID(id) {
 		v.Add(path, "%q: want ^[a-z0-9][a-z0-9_.-]{0,63}$", clip(id))
 	}
 }
@@ -285,6 +404,15 @@ func checkPageToken(v *apierr.Violations, path, tok string) {
 	if len(tok) > MaxPageTokenBytes {
 		v.Add(path, "too long: pass next_page_token back unchanged")
 	}
+}
+
+// textOK reports whether checkText records no violation for s.
+func textOK(s string, minRunes, maxRunes int) bool {
+	if len(s) > 4*maxRunes || !utf8.ValidString(s) {
+		return false // more bytes than maxRunes runes can take
+	}
+	n := utf8.RuneCountInString(s)
+	return n >= minRunes && n <= maxRunes
 }
 
 func checkText(v *apierr.Violations, path, s string, minRunes, maxRunes int) {
@@ -311,18 +439,34 @@ func checkURL(v *apierr.Violations, path, s string) {
 		v.Add(path, "%d bytes: at most %d are allowed", len(s), MaxURLBytes)
 		return
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !absoluteHTTP(s) {
 		v.Add(path, "%q: want an absolute http(s) URL", clip(s))
 	}
+}
+
+// urlOK reports whether checkURL records no violation for s.
+func urlOK(s string) bool {
+	return s == "" || (len(s) <= MaxURLBytes && absoluteHTTP(s))
+}
+
+// absoluteHTTP reports whether s parses as a URL with scheme http or https
+// and a host.
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // checkEnum rejects numbers that the enum does not define (proto3 lets any
 // int32 through the wire).
 func checkEnum(v *apierr.Violations, path string, e protoreflect.Enum) {
-	if e.Descriptor().Values().ByNumber(e.Number()) == nil {
+	if !enumOK(e) {
 		v.Add(path, "%d is not a known value of %s", e.Number(), e.Descriptor().Name())
 	}
+}
+
+// enumOK reports whether checkEnum records no violation for e.
+func enumOK(e protoreflect.Enum) bool {
+	return e.Descriptor().Values().ByNumber(e.Number()) != nil
 }
 
 // clip shortens a bad value for echoing it back in a message.

@@ -96,5 +96,5 @@ func (ix *Index) Load(changes []Change) {
 		i = j
 	}
 	flushTop()
-	ix.cur.Store(&Snapshot{top: top, items: newIDTable(ids, items), weights: ix.weights, stats: st})
+	ix.cur.Store(&Snapshot{top: top, items: newIDTable(ids, items), weights: ix.weights, stats: st, gen: ix.cur.Load().gen + 1})
 }

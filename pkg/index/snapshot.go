@@ -93,7 +93,14 @@ type Snapshot struct {
 	items   idTable[*Item] // the visible items by id (see Item)
 	weights targeting.Weights
 	stats   Stats
+	gen     uint64 // numbers the index's snapshots, from 1 (see Generation)
 }
+
+// Generation numbers the snapshots of an index, increasing with each
+// write, so that a cache of what was read from one snapshot can tell, with
+// one comparison and without keeping the snapshot alive, whether it is
+// still current.
+func (s *Snapshot) Generation() uint64 { return s.gen }
 
 // Stats returns the snapshot's sizes.
 func (s *Snapshot) Stats() Stats { return s.stats }
@@ -117,7 +124,7 @@ func New(w targeting.Weights, now func() time.Time) *Index {
 		now = time.Now
 	}
 	ix := &Index{weights: w, now: now}
-	ix.cur.Store(&Snapshot{top: map[uint64]*node{}, weights: w, stats: Stats{BuiltAt: now()}})
+	ix.cur.Store(&Snapshot{top: map[uint64]*node{}, weights: w, stats: Stats{BuiltAt: now()}, gen: 1})
 	return ix
 }
 
@@ -225,7 +232,7 @@ func (ix *Index) Apply(changes []Change) {
 	// index orders cells by their digit path — every parent's too.
 	refs = sortRefs(refs)
 
-	next := &Snapshot{top: make(map[uint64]*node, len(base.top)+1), weights: ix.weights}
+	next := &Snapshot{top: make(map[uint64]*node, len(base.top)+1), weights: ix.weights, gen: base.gen + 1}
 	for c, n := range base.top {
 		next.top[c] = n
 	}

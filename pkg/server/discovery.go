@@ -99,9 +99,13 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	var spons []sponsored
 	spp := sponsoredBufs.Get().(*[]sponsored)
 	defer func() { clear(*spp); *spp = (*spp)[:0]; sponsoredBufs.Put(spp) }()
+	// One catalog snapshot for the promoted items and the search, so that
+	// a promoted item is left out of the organic results by identity.
+	snap := s.ix.Snapshot()
+	var excluded [config.MaxSponsoredSlots]*index.Item
 	if s.sp != nil && req.GetPageToken() == "" {
 		if slots := s.usableSlots(limit, req.GetExcludeSponsored()); slots > 0 {
-			spons = s.sp.pick(&q, userHash, now, slots, (*spp)[:0])
+			spons = s.sp.pick(&q, snap, userHash, now, slots, (*spp)[:0])
 			s.sp.metrics.observeSlots(slots, len(spons))
 			w := s.ix.Weights()
 			var promoted [config.MaxSponsoredSlots]string // cur.Excluded without an allocation
@@ -110,6 +114,7 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 				h := &spons[i].hit
 				h.Score = h.Item.Static + w.DistanceTerm(h.DistanceM)
 				cur.Excluded = append(cur.Excluded, h.Item.ID)
+				excluded[i] = h.Item
 			}
 			*spp = spons
 		}
@@ -117,7 +122,11 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	organic := limit - len(spons)
 	q.Limit = organic + 1 + len(cur.Excluded) // one more, to know whether a next page exists
 
-	snap := s.ix.Snapshot()
+	if req.GetPageToken() != "" {
+		for i, id := range cur.Excluded { // promoted on the first page
+			excluded[i] = snap.Item(id) // nil: gone since, nothing to leave out
+		}
+	}
 	hitsp := hitBufs.Get().(*[]index.Hit)
 	defer func() { *hitsp = (*hitsp)[:0]; hitBufs.Put(hitsp) }()
 	hits, st := snap.Search(&q, (*hitsp)[:0])
@@ -126,7 +135,10 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		s.sp.reach.Observe(st.Cell) // the request's coarse cell, for EstimateReach
 	}
 	if len(cur.Excluded) > 0 {
-		hits = slices.DeleteFunc(hits, func(h index.Hit) bool { return slices.Contains(cur.Excluded, h.Item.ID) })
+		// By identity: comparing ids would read every hit's item (a cache
+		// miss each) just to drop one or two.
+		ex := excluded[:len(cur.Excluded)]
+		hits = slices.DeleteFunc(hits, func(h index.Hit) bool { return slices.Contains(ex, h.Item) })
 	}
 	s.metrics.observe(st, min(len(hits), organic)+len(spons))
 

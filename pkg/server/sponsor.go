@@ -39,12 +39,37 @@ type liveCampaign struct {
 	key uint32
 	// acct is the campaign's counters in the ledger (set by publish).
 	acct ledger.Account
+	// item caches the promoted mini-program as the catalog index's
+	// snapshot of that generation has it: an id lookup among a million
+	// items is several cache misses, and the catalog changes far less
+	// often than Nearby asks.
+	item atomic.Pointer[itemRef]
 
 	// ctr is the campaign's smoothed click-through rate (float64 bits),
 	// learned from its events: refreshed when a click or impression of it
 	// is accepted and every ctrRefreshInterval, so that the auction reads
 	// one atomic instead of the ledger.
 	ctr atomic.Uint64
+}
+
+// itemRef is a promoted item and the catalog snapshot generation it was
+// read from (the generation, not the snapshot: a cache must not keep old
+// snapshots alive).
+type itemRef struct {
+	gen uint64
+	it  *index.Item // nil: not visible in that snapshot
+}
+
+// promoted returns the campaign's mini-program in the catalog snapshot
+// items (nil if it is not visible there).
+func (lc *liveCampaign) promoted(items *index.Snapshot) *index.Item {
+	gen := items.Generation()
+	if r := lc.item.Load(); r != nil && r.gen == gen {
+		return r.it
+	}
+	it := items.Item(lc.miniProgram)
+	lc.item.Store(&itemRef{gen, it})
+	return it
 }
 
 // ctrRefreshInterval bounds how stale a CPC campaign's learned CTR may be.
@@ -447,7 +472,8 @@ var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
 
 // pick runs the decision and the auction for one Nearby request: among the
 // campaigns whose fence contains the user, those eligible and paced,
-// promoting a visible mini-program the user's audience and categories
+// promoting a mini-program visible in items (the catalog snapshot the
+// request searches) that the user's audience and categories
 // admit, one per mini-program, enter a second-price auction for `slots`
 // slots.
 //
@@ -465,7 +491,7 @@ var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
 // recomputed from the popped campaign (a write or a CTR refresh may have
 // raced the request), and a campaign that turns out lower goes back into
 // the heap at its true rank.
-func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots int, dst []sponsored) []sponsored {
+func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64, now time.Time, slots int, dst []sponsored) []sponsored {
 	if slots == 0 || q.User.Minor() {
 		return dst
 	}
@@ -527,7 +553,7 @@ func (sp *sponsors) pick(q *index.Query, userHash uint64, now time.Time, slots i
 		if reasons != 0 {
 			continue
 		}
-		it := sp.items.Item(lc.miniProgram)
+		it := lc.promoted(items)
 		if it == nil || !it.Audience.Admits(q.User) || (q.Categories != 0 && q.Categories&(1<<uint(it.Category)) == 0) {
 			continue
 		}

@@ -99,7 +99,25 @@ func TestPickOracle(t *testing.T) {
 	}
 
 	var stats struct{ points, won, ties int }
-	for range 600 {
+	for i := range 600 {
+		if i == 300 {
+			// Catalog writes: promoted mini-programs change audience and
+			// category, one is hidden and one appears, so every cached
+			// promoted item must be read again.
+			var ch []index.Change
+			for j, id := range mps {
+				if j%3 == 0 {
+					continue
+				}
+				mp := &v1.MiniProgram{Id: id, Name: id, Category: v1.Category(1 + rng.IntN(14)), Rating: 3,
+					Places:   []*v1.Place{{Id: "q", Location: &v1.LatLng{Latitude: lat0 + rng.NormFloat64()*0.01, Longitude: lng0 + rng.NormFloat64()*0.01}}},
+					Audience: randomAudience(rng)}
+				it := index.NewItem(mp, sp.items.Weights())
+				ch = append(ch, index.Change{ID: id, Item: it, Leaves: it.Leaves()})
+			}
+			ch = append(ch, index.Change{ID: mps[1]}) // removed
+			sp.items.Apply(ch)
+		}
 		lat, lng := lat0+rng.NormFloat64()*0.02, lng0+rng.NormFloat64()*0.02
 		q := &index.Query{LatDeg: lat, LngDeg: lng, User: randomOracleUser(rng)}
 		if rng.IntN(4) == 0 {
@@ -110,7 +128,7 @@ func TestPickOracle(t *testing.T) {
 			userHash = uint64(1 + rng.IntN(3))
 		}
 		slots := 1 + rng.IntN(2)
-		got := sp.pick(q, userHash, now, slots, nil)
+		got := sp.pick(q, sp.items.Snapshot(), userHash, now, slots, nil)
 		want, tied := brutePick(sp, q, userHash, now, slots)
 		stats.points++
 		stats.won += len(want)
@@ -221,7 +239,7 @@ func TestPickConcurrentWrites(t *testing.T) {
 				default:
 				}
 				q := &index.Query{LatDeg: lat0 + rr.NormFloat64()*0.02, LngDeg: lng0 + rr.NormFloat64()*0.02, User: randomOracleUser(rr)}
-				buf = sp.pick(q, 1, now, 2, buf[:0])
+				buf = sp.pick(q, sp.items.Snapshot(), 1, now, 2, buf[:0])
 				for _, s := range buf {
 					if !s.lc.fence.ContainsDeg(q.LatDeg, q.LngDeg) {
 						t.Errorf("%s served outside its fence", s.lc.id)
@@ -241,7 +259,7 @@ func TestPickConcurrentWrites(t *testing.T) {
 	}
 	for range 100 {
 		q := &index.Query{LatDeg: lat0 + rng.NormFloat64()*0.02, LngDeg: lng0 + rng.NormFloat64()*0.02, User: randomOracleUser(rng)}
-		got := sp.pick(q, 1, now, 2, nil)
+		got := sp.pick(q, sp.items.Snapshot(), 1, now, 2, nil)
 		want, _ := brutePick(sp, q, 1, now, 2)
 		if describe(got) != describe(want) {
 			t.Fatalf("at %.6f,%.6f: pick %s, brute force %s", q.LatDeg, q.LngDeg, describe(got), describe(want))

@@ -186,9 +186,21 @@ type fenceRec struct {
 // padded: where they differ they order ids as strings do, which settles
 // almost every comparison of records by ID (sorting a run's shapes, placing
 // a lookup's few out-of-run results) in two integer compares.
-func idOrder(id string) (o [2]uint64) {
-	for i := 0; i < 16 && i < len(id); i++ {
-		o[i/8] |= uint64(id[i]) << (56 - 8*(i%8))
+func idOrder(id string) [2]uint64 {
+	o := [2]uint64{IDPrefix(id)}
+	if len(id) > 8 {
+		o[1] = IDPrefix(id[8:])
+	}
+	return o
+}
+
+// IDPrefix returns the first 8 bytes of id as a big-endian word, zero
+// padded: where two differ they order the ids as strings do. Callers that
+// rank fences by id (the auction's ties) compare these before the ids.
+func IDPrefix(id string) uint64 {
+	var o uint64
+	for i := range min(8, len(id)) {
+		o |= uint64(id[i]) << (56 - 8*i)
 	}
 	return o
 }

@@ -127,18 +127,8 @@ func (sp *sponsors) setHotLocked(lc *liveCampaign) {
 		t = g
 	}
 	e := &t.e[lc.key]
-	e.order.Store(idPrefix(lc.id))
+	e.order.Store(index.IDPrefix(lc.id))
 	e.ecpm.Store(math.Float64bits(targeting.ECPM(lc.bid, lc.clickRate())))
-}
-
-// idPrefix is the first 8 bytes of id, big-endian, zero padded: where two
-// differ they order the ids as strings do.
-func idPrefix(id string) uint64 {
-	var o uint64
-	for i := range min(8, len(id)) {
-		o |= uint64(id[i]) << (56 - 8*i)
-	}
-	return o
 }
 
 // publish makes a converted campaign the current one (sp.mu held, or the
@@ -518,7 +508,7 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 			c.ecpm, c.order = math.Float64frombits(e.ecpm.Load()), e.order.Load()
 		} else { // not reachable (publish writes the entry first); rank from the record
 			lc := c.campaign(snap)
-			c.ecpm, c.order = targeting.ECPM(lc.bid, lc.clickRate()), idPrefix(lc.id)
+			c.ecpm, c.order = targeting.ECPM(lc.bid, lc.clickRate()), index.IDPrefix(lc.id)
 		}
 		if c.ecpm <= 0 || c.ecpm < reserve {
 			continue // cannot win, and below the reserve sets no price

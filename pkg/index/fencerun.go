@@ -68,9 +68,13 @@ type cellTable struct {
 // sampleStep is the block of keys one sample entry stands for.
 const sampleStep = 64
 
-// A posting is a uint32: the shape's number in its run <<2 | postSimple |
-// postInterior. The flags let a lookup settle the common case — an Interior
-// cell of a one-shape fence — from the posting alone.
+// A posting is a uint32: a number <<2 | postSimple | postInterior. For a
+// one-shape fence (postSimple: one include shape and no exclude, the usual
+// campaign) the number is the fence's Key; for other fences it is the
+// shape's number in its run (fenceRun.shapes). The flags and the key let a
+// lookup settle the common case — a one-shape fence — from the posting
+// alone: it marks the key in a bitmap and reads nothing else, not even a
+// per-shape array (a cache miss per hit, hundreds of hits in a city centre).
 const (
 	postInterior = 1 << iota // the cell is Interior to the shape
 	postSimple               // the fence has one include shape and no exclude
@@ -209,18 +213,18 @@ func (r *fenceRun) shapesOf(rec *fenceRec) (lo, hi int) {
 type fenceRun struct {
 	tabs     [numRes]*cellTable
 	shapes   []shapeRef
-	keys     []uint32 // shapes[i].rec.Key: Candidates reads 4 bytes a hit, not the record
-	cells    int      // postings
-	distinct int      // distinct cells, over resolutions
+	nkeys    uint32 // 1 + the largest Key of its fences (0: none)
+	cells    int    // postings
+	distinct int    // distinct cells, over resolutions
 	bytes    int64
 }
 
 func (r *fenceRun) finish() *fenceRun {
-	r.keys = make([]uint32, len(r.shapes))
+	r.nkeys = 0
 	for i := range r.shapes {
-		r.keys[i] = r.shapes[i].rec.Key
+		r.nkeys = max(r.nkeys, r.shapes[i].rec.Key+1)
 	}
-	r.cells, r.distinct, r.bytes = 0, 0, int64(cap(r.shapes))*int64(unsafe.Sizeof(shapeRef{}))+4*int64(len(r.keys))
+	r.cells, r.distinct, r.bytes = 0, 0, int64(cap(r.shapes))*int64(unsafe.Sizeof(shapeRef{}))
 	for _, t := range r.tabs {
 		if t != nil {
 			r.cells += len(t.vals)
@@ -232,7 +236,7 @@ func (r *fenceRun) finish() *fenceRun {
 }
 
 // postings are the cell entries of one resolution being collected, with
-// shape numbers local to their runPart.
+// shape numbers (of fences that are not simple) local to their runPart.
 type postings struct {
 	codes []uint64
 	vals  []uint32
@@ -279,7 +283,7 @@ func (p *runPart) add(rec *fenceRec, gc *geo.GeofenceCovering) {
 		for i, c := range cs {
 			s := uint32(len(p.shapes)) << postShift
 			if rec.simple {
-				s |= postSimple
+				s = rec.Key<<postShift | postSimple
 			}
 			p.shapes = append(p.shapes, shapeRef{rec: rec, shape: shapes[i], idx: int32(i), excl: excl})
 			for _, cc := range c.Cells {
@@ -340,14 +344,22 @@ func buildRun(parts []*runPart, workers int) *fenceRun {
 // mergeRuns merges runs into one, dropping the postings of fences that are
 // gone (rec.gone set: they are filtered from every snapshot that will see
 // the result). Shapes are renumbered in ID order, as every run numbers
-// them (see Locate); the postings of a cell keep run order.
+// them (see shapesOf); the postings of a cell keep run order. A key
+// posting (a simple fence's) is kept unless its fence in that run is gone.
 func mergeRuns(in []*fenceRun) *fenceRun {
 	type from struct{ run, shape int32 }
 	var live []from
+	goneKeys := make([][]uint64, len(in)) // per run, the keys of its gone simple fences
 	for i, r := range in {
 		for s, ref := range r.shapes {
 			if ref.rec.gone.Load() == 0 {
 				live = append(live, from{int32(i), int32(s)})
+			} else if ref.rec.simple {
+				if goneKeys[i] == nil {
+					goneKeys[i] = make([]uint64, (r.nkeys+63)>>6)
+				}
+				k := ref.rec.Key
+				goneKeys[i][k>>6] |= 1 << (k & 63)
 			}
 		}
 	}
@@ -374,7 +386,7 @@ func mergeRuns(in []*fenceRun) *fenceRun {
 		nk, nv := 0, 0
 		for i, r := range in {
 			if t := r.tabs[res]; t != nil {
-				its = append(its, tableIter{t: t, remap: remap[i]})
+				its = append(its, tableIter{t: t, remap: remap[i], gone: goneKeys[i]})
 				nk += len(t.keys)
 				nv += len(t.vals)
 			}
@@ -397,7 +409,12 @@ func mergeRuns(in []*fenceRun) *fenceRun {
 			for k := range its {
 				if it := &its[k]; !it.done() && it.code() == code {
 					for _, v := range it.postings() {
-						if s := it.remap[v>>postShift]; s >= 0 {
+						n := v >> postShift
+						if v&postSimple != 0 {
+							if it.gone == nil || it.gone[n>>6]&(1<<(n&63)) == 0 {
+								b.t.vals = append(b.t.vals, v)
+							}
+						} else if s := it.remap[n]; s >= 0 {
 							b.t.vals = append(b.t.vals, uint32(s)|v&(1<<postShift-1))
 						}
 					}
@@ -420,7 +437,8 @@ func mergeRuns(in []*fenceRun) *fenceRun {
 type tableIter struct {
 	t     *cellTable
 	g, i  int
-	remap []int32
+	remap []int32  // shape numbers into the merged run (-1: gone)
+	gone  []uint64 // keys whose fence is gone (nil: none)
 }
 
 func (it *tableIter) done() bool { return it.i == len(it.t.keys) }
@@ -438,11 +456,21 @@ func (it *tableIter) next() {
 	}
 }
 
-// segment is a slice of postings to sort, whose values get add added.
+// segment is a slice of postings to sort, whose shape postings (not
+// postSimple: their number is a shape's) get add added (see renumber).
 type segment struct {
 	codes []uint64
 	vals  []uint32
 	add   uint32
+}
+
+// renumber moves a posting's shape number by add; a key posting keeps its
+// key.
+func renumber(v, add uint32) uint32 {
+	if v&postSimple != 0 {
+		return v
+	}
+	return v + add
 }
 
 // sortSegments concatenates the segments sorted by code, stably: postings
@@ -467,7 +495,7 @@ func sortSegments(segs []segment, bits int) ([]uint64, []uint32) {
 		tmp := make([]pv, 0, n)
 		for _, s := range segs {
 			for i, c := range s.codes {
-				tmp = append(tmp, pv{c, s.vals[i] + s.add, len(tmp)})
+				tmp = append(tmp, pv{c, renumber(s.vals[i], s.add), len(tmp)})
 			}
 		}
 		slices.SortFunc(tmp, func(a, b pv) int {
@@ -495,7 +523,7 @@ func sortSegments(segs []segment, bits int) ([]uint64, []uint32) {
 	for _, s := range segs {
 		for i, c := range s.codes {
 			d := c & mask
-			codes[count[d]], vals[count[d]] = c, s.vals[i]+s.add
+			codes[count[d]], vals[count[d]] = c, renumber(s.vals[i], s.add)
 			count[d]++
 		}
 	}

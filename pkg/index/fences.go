@@ -23,11 +23,11 @@ type Fence struct {
 	// (its tables hold the cells, ~4 bytes each instead of 24).
 	Covering geo.GeofenceCovering
 	Value    any // opaque payload for the caller (the server keeps its decoded campaign here)
-	// Key is the caller's number for the fence, which Candidates returns
-	// instead of the fence: small dense numbers let the caller rank
-	// candidates from its own arrays (the server keeps each campaign's
-	// eCPM there) without reading their records. The index neither
-	// interprets nor checks it.
+	// Key is the index's number for the ID (Fences.Key), set by the index
+	// (a caller's value is ignored): small dense numbers, which Candidates
+	// returns instead of fences, let the caller rank candidates from its
+	// own arrays (the server keeps each campaign's eCPM there) without
+	// reading their records, and let the index mark hits in bitmaps.
 	Key uint32
 }
 
@@ -56,10 +56,12 @@ type FenceStats struct {
 // resolutions, marked Interior or Boundary (geo.Covering). A run stores
 // every (cell, shape) pair as a posting in flat sorted arrays, one table
 // per resolution (cellTable): the distinct cells of the resolution, sorted,
-// each with its uint32 postings (shape number, and flags: Interior, and
-// whether the fence is one include shape and nothing else); a shape number
-// indexes the run's shape list (fence, include or exclude, shape index),
-// numbered in fence ID order. Why not a map[cell][]entry: 100,000
+// each with its uint32 postings (a number, and flags: Interior, and
+// whether the fence is one include shape and nothing else — simple). The
+// number of a simple fence's posting is the fence's Key, so that a lookup
+// marks the hit without reading anything else; that of another fence's is
+// a shape number, which indexes the run's shape list (fence, include or
+// exclude, shape index), numbered in fence ID order. Why not a map[cell][]entry: 100,000
 // city-sized campaigns make ~31 million postings (~310 cells each under
 // the default policy), and a map with a slice per cell costs ~50 bytes a
 // posting and millions of objects for the collector to trace; the arrays
@@ -74,7 +76,7 @@ type FenceStats struct {
 // a Boundary one needs the shape's exact test, which is made only for fences
 // with an include hit; an Interior exclude posting excludes the point, a
 // Boundary one is tested exactly. See Locate for how hundreds of hits are
-// turned into a list sorted by ID without a sort.
+// handled, and Candidates for the lookup the server makes.
 //
 // Updates. Sorted arrays cannot take an insertion without a copy, and
 // copying hundreds of megabytes per campaign write is out of the question,
@@ -96,6 +98,10 @@ type Fences struct {
 	policy geo.CoverPolicy
 	seq    atomic.Uint64 // numbers fence records in creation order
 
+	keyMu  sync.Mutex        // guards keyOf
+	keyOf  map[string]uint32 // ID → Key, never removed: a key is not reused
+	nextKy uint32
+
 	mu      sync.Mutex         // serialises writers
 	merging map[*fenceRun]bool // runs being merged in the background
 	bg      sync.WaitGroup
@@ -116,51 +122,52 @@ const (
 // FenceSnapshot is an immutable state of the covering index; any number of
 // goroutines may use it while the next is built.
 type FenceSnapshot struct {
-	gen  uint64
-	runs []level // oldest and largest first
-	res  []int   // resolutions with a table in some run, ascending
-	// The shapes of all runs, numbered in run order: run i's shape j has
-	// slot slotOff[i]+j; slotOff[len(runs)] is the number of slots.
-	slotOff []int
-	slots   int
-	ids     idTable[*fenceRec]
-	stats   FenceStats
+	gen   uint64
+	runs  []level // oldest and largest first
+	res   []int   // resolutions with a table in some run, ascending
+	nkeys uint32  // 1 + the largest Key in the runs: the size of a lookup's bitmaps
+	ids   idTable[*fenceRec]
+	keys  keyTable // Key → the fence this snapshot has
+	stats FenceStats
 }
 
-// level is a run as a snapshot sees it: the run, and which of its shapes
-// belong to fences this snapshot no longer has. A write that removes or
-// replaces fences copies the bitmaps of the runs holding them (a bit per
-// shape: 12 KB for 100k) instead of touching the runs, and a lookup skips
-// their postings without reading the records.
+// level is a run as a snapshot sees it: the run, and which of its fences
+// this snapshot no longer has, by Key. A write that removes or replaces
+// fences copies the bitmaps of the runs holding them (a bit per key: 12 KB
+// for 100k) instead of touching the runs, and a lookup skips their
+// postings without reading the records. (A run holds at most one fence of
+// a key: a run is built from one write, or merged from runs in which older
+// versions are gone and dropped.)
 type level struct {
 	*fenceRun
 	dead []uint64 // nil when none
 }
 
-func (l *level) isDead(shape uint32) bool {
-	return l.dead != nil && l.dead[shape>>6]&(1<<(shape&63)) != 0
+func (l *level) isDead(key uint32) bool {
+	return l.dead != nil && l.dead[key>>6]&(1<<(key&63)) != 0
 }
 
-// killShapes marks the shapes of gone records dead in the levels, copying
+// kill marks key dead in the level, copying its bitmap first unless
+// copied says it already has been.
+func (l *level) kill(key uint32, copied *bool) {
+	if !*copied {
+		d := make([]uint64, (l.nkeys+63)>>6)
+		copy(d, l.dead)
+		l.dead, *copied = d, true
+	}
+	l.dead[key>>6] |= 1 << (key & 63)
+}
+
+// killRecords marks gone records dead in the levels holding them, copying
 // each level's bitmap once.
-func killShapes(levels []level, gone []*fenceRec) {
+func killRecords(levels []level, gone []*fenceRec) {
 	copied := make([]bool, len(levels))
 	for _, rec := range gone {
 		for i := range levels {
-			lv := &levels[i]
-			lo, hi := lv.shapesOf(rec)
-			if lo == hi {
-				continue
+			if lo, hi := levels[i].shapesOf(rec); lo < hi {
+				levels[i].kill(rec.Key, &copied[i])
+				break
 			}
-			if !copied[i] {
-				d := make([]uint64, (len(lv.shapes)+63)>>6)
-				copy(d, lv.dead)
-				lv.dead, copied[i] = d, true
-			}
-			for s := lo; s < hi; s++ {
-				lv.dead[s>>6] |= 1 << (s & 63)
-			}
-			break
 		}
 	}
 }
@@ -219,13 +226,37 @@ func compareRecs(a, b *fenceRec) int {
 // NewFences returns an empty index; policy covers fences that come without
 // a covering.
 func NewFences(policy geo.CoverPolicy) *Fences {
-	f := &Fences{policy: policy, merging: map[*fenceRun]bool{}, mergeRatio: defaultMergeRatio, bgMergeCells: defaultBgMergeCells, workers: runtime.GOMAXPROCS(0)}
+	f := &Fences{policy: policy, keyOf: map[string]uint32{}, merging: map[*fenceRun]bool{}, mergeRatio: defaultMergeRatio, bgMergeCells: defaultBgMergeCells, workers: runtime.GOMAXPROCS(0)}
 	f.cur.Store(&FenceSnapshot{gen: 1, stats: FenceStats{BuiltAt: time.Now()}})
 	return f
 }
 
 // Snapshot returns the current snapshot: one atomic load, never blocks.
 func (f *Fences) Snapshot() *FenceSnapshot { return f.cur.Load() }
+
+// maxKeys bounds the ids an index numbers: a key shares a posting's 32
+// bits with two flags.
+const maxKeys = 1 << (32 - postShift)
+
+// Key returns the ID's key, numbering IDs from 0 in the order they are
+// first seen (here or by a write): every version of a fence has its ID's
+// key, and a key is never reused, also after the fence is removed. Callers
+// that keep per-fence arrays by key (the server's auction table) learn a
+// key here before they write the fence. ok is false when maxKeys IDs have
+// been numbered.
+func (f *Fences) Key(id string) (key uint32, ok bool) {
+	f.keyMu.Lock()
+	defer f.keyMu.Unlock()
+	if k, ok := f.keyOf[id]; ok {
+		return k, true
+	}
+	if f.nextKy >= maxKeys {
+		return 0, false
+	}
+	k := f.nextKy
+	f.keyOf[id], f.nextKy = k, k+1
+	return k, true
+}
 
 // Load replaces the whole index with all (start-up): coverings missing from
 // the fences are computed in parallel, and one run is built by sorting
@@ -246,7 +277,7 @@ func (f *Fences) Load(all []*Fence) error {
 	if run != nil {
 		levels = append(levels, level{fenceRun: run})
 	}
-	f.publish(f.cur.Load(), levels, newIDTable(ids, recs), 0)
+	f.publish(f.cur.Load(), levels, newIDTable(ids, recs), keyTable{}.with(recs, nil), 0)
 	return nil
 }
 
@@ -286,23 +317,23 @@ func (f *Fences) Apply(upserts []*Fence, removes []string) error {
 		write(r.ID, r)
 	}
 	levels := slices.Clone(base.runs)
-	killShapes(levels, gone)
+	killRecords(levels, gone)
 	if run != nil {
 		levels = append(levels, level{fenceRun: run})
 	}
-	f.publish(base, levels, base.ids.with(ids, func(i int) (*fenceRec, bool) { return vals[i], vals[i] == nil }), dead)
+	f.publish(base, levels, base.ids.with(ids, func(i int) (*fenceRec, bool) { return vals[i], vals[i] == nil }), base.keys.with(recs, gone), dead)
 	return nil
 }
 
 // publish compacts runs and stores the snapshot that follows base (f.mu
 // held).
-func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRec], dead int) {
+func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRec], keys keyTable, dead int) {
 	runs, dead = f.compact(runs, dead)
-	s := &FenceSnapshot{gen: base.gen + 1, runs: runs, ids: ids, slotOff: make([]int, 0, len(runs)+1)}
+	s := &FenceSnapshot{gen: base.gen + 1, runs: runs, ids: ids, keys: keys}
+	s.stats.Bytes = keys.bytes()
 	var inUse [numRes]bool
 	for _, r := range runs {
-		s.slotOff = append(s.slotOff, s.slots)
-		s.slots += len(r.shapes)
+		s.nkeys = max(s.nkeys, r.nkeys)
 		for res, t := range r.tabs {
 			inUse[res] = inUse[res] || t != nil
 		}
@@ -310,7 +341,6 @@ func (f *Fences) publish(base *FenceSnapshot, runs []level, ids idTable[*fenceRe
 		s.stats.Keys += r.distinct
 		s.stats.Bytes += r.bytes + 8*int64(len(r.dead))
 	}
-	s.slotOff = append(s.slotOff, s.slots)
 	for res, ok := range inUse {
 		if ok {
 			s.res = append(s.res, res)
@@ -402,19 +432,17 @@ func (f *Fences) mergeInBackground(in []*fenceRun) {
 		if out != nil {
 			// Records removed while it merged are still in it.
 			lv := level{fenceRun: out}
-			for s, ref := range out.shapes {
+			copied := false
+			for _, ref := range out.shapes {
 				if ref.rec.gone.Load() != 0 {
-					if lv.dead == nil {
-						lv.dead = make([]uint64, (len(out.shapes)+63)>>6)
-					}
-					lv.dead[s>>6] |= 1 << (s & 63)
+					lv.kill(ref.rec.Key, &copied)
 				}
 			}
 			runs = append(runs, lv)
 			dropped -= out.cells
 		}
 		runs = append(runs, base.runs[i+len(in):]...)
-		f.publish(base, runs, base.ids, base.stats.DeadCells-dropped)
+		f.publish(base, runs, base.ids, base.keys, base.stats.DeadCells-dropped)
 	})
 }
 
@@ -432,7 +460,7 @@ func (f *Fences) prepare(fs []*Fence, workers int) ([]*fenceRec, *fenceRun, erro
 		}
 		last[fe.ID] = i
 	}
-	// Records in ID order (a run numbers shapes in ID order, see Locate),
+	// Records in ID order (a run numbers shapes in ID order, see shapesOf),
 	// each with its covering.
 	type pending struct {
 		rec *fenceRec
@@ -446,8 +474,12 @@ func (f *Fences) prepare(fs []*Fence, workers int) ([]*fenceRec, *fenceRun, erro
 		if err := checkFence(fe); err != nil {
 			return nil, nil, fmt.Errorf("index: fence %q: %w", fe.ID, err)
 		}
+		key, ok := f.Key(fe.ID)
+		if !ok {
+			return nil, nil, fmt.Errorf("index: fence %q: more than %d fence ids", fe.ID, maxKeys)
+		}
 		rec := &fenceRec{Fence: *fe, seq: f.seq.Add(1), simple: len(fe.Geofence.Include) == 1 && len(fe.Geofence.Exclude) == 0, order: idOrder(fe.ID)}
-		rec.Covering = geo.GeofenceCovering{}
+		rec.Covering, rec.Key = geo.GeofenceCovering{}, key
 		ps = append(ps, pending{rec, &fe.Covering})
 	}
 	slices.SortFunc(ps, func(a, b pending) int { return compareRecs(a.rec, b.rec) })

@@ -168,7 +168,7 @@ type testFence struct {
 func randomFence(rng *rand.Rand, id string) *testFence {
 	spots := fenceSpots()
 	spot := spots[rng.IntN(len(spots))]
-	tf := &testFence{fence: &Fence{ID: id, Key: rng.Uint32()}}
+	tf := &testFence{fence: &Fence{ID: id}}
 	g := &tf.fence.Geofence
 	var incs []testShape
 	for range 1 + rng.IntN(3) {
@@ -314,6 +314,19 @@ func checkFenceOracle(t *testing.T, s *FenceSnapshot, fences map[string]*testFen
 	if st.Fences != len(fences) || st.Cells-st.DeadCells != live {
 		t.Fatalf("stats %+v, want %d fences and %d live cells", st, len(fences), live)
 	}
+	// Keys: one per ID, distinct, and the one the candidates carry (checked
+	// in checkCandidates through FenceOf).
+	byKey := map[uint32]string{}
+	for _, id := range ids {
+		f := s.Fence(id)
+		if other, dup := byKey[f.Key]; dup {
+			t.Fatalf("fences %s and %s share key %d", id, other, f.Key)
+		}
+		byKey[f.Key] = id
+		if got := s.FenceOf(Candidate{Key: f.Key}); got != f {
+			t.Fatalf("FenceOf(key %d of %s) = %v", f.Key, id, got.ID)
+		}
+	}
 	var tl oracleTally
 	bad := 0
 	var got []*Fence
@@ -396,7 +409,7 @@ func TestFenceOracle(t *testing.T) {
 			tf := pool[rng.IntN(len(pool))]
 			// A new version of some id: another fence's geometry, sometimes
 			// without its covering (Apply computes it).
-			v := &testFence{fence: &Fence{ID: id(rng.IntN(ids)), Geofence: tf.fence.Geofence, Covering: tf.fence.Covering, Key: rng.Uint32()}, edges: tf.edges}
+			v := &testFence{fence: &Fence{ID: id(rng.IntN(ids)), Geofence: tf.fence.Geofence, Covering: tf.fence.Covering}, edges: tf.edges}
 			v.fence.Value = v
 			if rng.IntN(3) == 0 {
 				v.fence.Covering = geo.GeofenceCovering{}
@@ -664,5 +677,57 @@ func TestFenceConcurrent(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.merges[1] == 0 {
 		t.Errorf("no background merge ran during the test (merges %v)", f.merges)
+	}
+}
+
+// TestFenceKeys: an ID's key is the same for every version and after a
+// removal, and a new ID never gets a key another ID had.
+func TestFenceKeys(t *testing.T) {
+	f := NewFences(testPolicy)
+	circle := func(id string, lat float64) *Fence {
+		return &Fence{ID: id, Geofence: geo.Geofence{Include: []geo.Shape{geo.Circle{Center: geo.LatLngDeg{Lat: lat, Lng: 116.4}, RadiusM: 300}}}}
+	}
+	keyOf := func(id string) uint32 {
+		t.Helper()
+		fe := f.Snapshot().Fence(id)
+		if fe == nil {
+			t.Fatalf("%s not indexed", id)
+		}
+		return fe.Key
+	}
+	if err := f.Apply([]*Fence{circle("a", 39.9), circle("b", 39.91)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ka, kb := keyOf("a"), keyOf("b")
+	if ka == kb {
+		t.Fatalf("a and b share key %d", ka)
+	}
+	if err := f.Apply([]*Fence{circle("a", 39.92)}, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if keyOf("a") != ka {
+		t.Fatalf("a's key changed with its version: %d, was %d", keyOf("a"), ka)
+	}
+	if err := f.Apply([]*Fence{circle("c", 39.93), circle("b", 39.91)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if kc := keyOf("c"); kc == ka || kc == kb {
+		t.Fatalf("c got a used key %d (a %d, b %d)", kc, ka, kb)
+	}
+	if keyOf("b") != kb {
+		t.Fatalf("b's key after removal and re-creation: %d, was %d", keyOf("b"), kb)
+	}
+	if k, ok := f.Key("b"); !ok || k != kb {
+		t.Fatalf("Key(b) = %d %v, want %d", k, ok, kb)
+	}
+	// The removed-and-recreated b is found under its key, the replaced
+	// version of a is not.
+	s := f.Snapshot()
+	got := s.Candidates(39.91, 116.4, nil)
+	if len(got) != 1 || got[0].Key != kb || s.FenceOf(got[0]).ID != "b" {
+		t.Fatalf("candidates at b: %+v", got)
+	}
+	if got := s.Candidates(39.9, 116.4, nil); len(got) != 0 {
+		t.Fatalf("candidates at a's old place: %+v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/aroundme/aroundme/geo"
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
@@ -27,15 +28,19 @@ import (
 // request converts nothing. It is immutable; a write replaces it.
 type liveCampaign struct {
 	id, advertiser, miniProgram string
-	rule                        targeting.Campaign
-	bid                         targeting.Bid
-	even                        bool // PACING_EVEN
-	headline, cta, image        string
-	terms                       ledger.Terms
-	fence                       geo.Geofence
+	// mp is miniProgram interned: the auction's one-slot-per-mini-program
+	// check compares two pointers instead of reading two strings.
+	mp                   unique.Handle[string]
+	rule                 targeting.Campaign
+	bid                  targeting.Bid
+	even                 bool // PACING_EVEN
+	headline, cta, image string
+	terms                ledger.Terms
+	fence                geo.Geofence
 
-	// key is the campaign's number in the covering index and in the
-	// auction's table (sponsors.hot), fixed for the life of the process.
+	// key is the campaign's number in the covering index (index.Fences.Key)
+	// and in the auction's table (sponsors.hot), fixed for the life of the
+	// process.
 	key uint32
 	// acct is the campaign's counters in the ledger (set by publish).
 	acct ledger.Account
@@ -91,60 +96,42 @@ func (sp *sponsors) refreshCTR(lc *liveCampaign) {
 	}
 }
 
-// hotEntry is what the auction knows of a campaign before reading its
-// record: enough to rank it among the hundreds whose fences hold a
-// city-centre user, from one dense array (index.Candidates gives each
-// candidate's key) instead of a cache miss or two per candidate.
-type hotEntry struct {
-	ecpm  atomic.Uint64 // float64 bits: targeting.ECPM of the current version
-	order atomic.Uint64 // the id's first 8 bytes, big-endian: settles ties by id, almost always
-}
+// hotTable is what the auction knows of each campaign before reading its
+// record, by liveCampaign.key: its rank (rankOf its eCPM), enough to order
+// the hundreds whose fences hold a city-centre user from one dense array
+// (index.Candidates gives each candidate's key) instead of a cache miss or
+// two per candidate. It only grows: a larger copy is published when a new
+// key does not fit.
+type hotTable struct{ rank []atomic.Uint32 }
 
-// hotTable is indexed by liveCampaign.key. It only grows: a larger copy is
-// published when a new key does not fit.
-type hotTable struct{ e []hotEntry }
-
-// setHotLocked writes the campaign's ranking entry (sp.hotMu held),
-// growing the table if needed.
+// setHotLocked writes the campaign's rank (sp.hotMu held), growing the
+// table if needed.
 func (sp *sponsors) setHotLocked(lc *liveCampaign) {
 	t := sp.hot.Load()
-	if t == nil || int(lc.key) >= len(t.e) {
+	if t == nil || int(lc.key) >= len(t.rank) {
 		n := 1024
 		if t != nil {
-			n = 2 * len(t.e)
+			n = 2 * len(t.rank)
 		}
 		for n <= int(lc.key) {
 			n *= 2
 		}
-		g := &hotTable{e: make([]hotEntry, n)}
+		g := &hotTable{rank: make([]atomic.Uint32, n)}
 		if t != nil {
-			for i := range t.e {
-				g.e[i].ecpm.Store(t.e[i].ecpm.Load())
-				g.e[i].order.Store(t.e[i].order.Load())
+			for i := range t.rank {
+				g.rank[i].Store(t.rank[i].Load())
 			}
 		}
 		sp.hot.Store(g)
 		t = g
 	}
-	e := &t.e[lc.key]
-	e.order.Store(index.IDPrefix(lc.id))
-	e.ecpm.Store(math.Float64bits(targeting.ECPM(lc.bid, lc.clickRate())))
+	t.rank[lc.key].Store(rankOf(targeting.ECPM(lc.bid, lc.clickRate())))
 }
 
 // publish makes a converted campaign the current one (sp.mu held, or the
-// single loader): it gets the campaign's key, the entry for the covering
-// index carries it, and its ranking entry is written before the index
-// can return it.
-func (sp *sponsors) publish(lc *liveCampaign, entry *index.Fence) {
-	if sp.keys == nil {
-		sp.keys = map[string]uint32{}
-	}
-	key, ok := sp.keys[lc.id]
-	if !ok {
-		key = uint32(len(sp.keys))
-		sp.keys[lc.id] = key
-	}
-	lc.key, entry.Key = key, key
+// single loader): its ranking entry is written before the covering index
+// can return its key.
+func (sp *sponsors) publish(lc *liveCampaign) {
 	lc.acct = sp.ledger.Account(lc.id)
 	sp.hotMu.Lock()
 	sp.live.Store(lc.id, lc)
@@ -192,11 +179,10 @@ type sponsors struct {
 	log     *slog.Logger
 	metrics *sponsorMetrics
 
-	live sync.Map          // campaign id → *liveCampaign, every campaign (archived too: late events still bill)
-	mu   sync.Mutex        // serialises apply
-	keys map[string]uint32 // campaign id → key (liveCampaign.key), under mu; never reused
+	live sync.Map   // campaign id → *liveCampaign, every campaign (archived too: late events still bill)
+	mu   sync.Mutex // serialises apply
 
-	hot   atomic.Pointer[hotTable] // the auction's ranking entries, by key
+	hot   atomic.Pointer[hotTable] // the auction's ranks, by key
 	hotMu sync.Mutex               // serialises writes to hot (a write and the CTR refreshes)
 }
 
@@ -211,8 +197,12 @@ func (sp *sponsors) newLive(c *v1.Campaign, cov *geo.GeofenceCovering) (*liveCam
 	if err := v.Err(); err != nil {
 		return nil, nil, fmt.Errorf("stored campaign %q has an invalid geofence: %w", c.GetId(), err)
 	}
+	key, ok := sp.fences.Key(c.GetId())
+	if !ok {
+		return nil, nil, fmt.Errorf("stored campaign %q: the covering index numbers no more campaigns", c.GetId())
+	}
 	lc := &liveCampaign{
-		id: c.GetId(), advertiser: c.GetAdvertiserId(), miniProgram: c.GetMiniProgramId(),
+		id: c.GetId(), advertiser: c.GetAdvertiserId(), miniProgram: c.GetMiniProgramId(), mp: unique.Make(c.GetMiniProgramId()), key: key,
 		bid:      targeting.Bid{Model: uint8(c.GetBid().GetModel()), AmountMicros: c.GetBid().GetAmountMicros()},
 		even:     c.GetBudget().GetPacing() != v1.Pacing_PACING_ASAP,
 		headline: c.GetCreative().GetHeadline(), cta: c.GetCreative().GetCallToAction(), image: c.GetCreative().GetImageUrl(),
@@ -321,7 +311,7 @@ func (sp *sponsors) load(ctx context.Context, camps *campaign.Store) error {
 		if errs[i] != nil {
 			return errs[i]
 		}
-		sp.publish(lc, entries[i])
+		sp.publish(lc)
 		if lc.serves() {
 			serving = append(serving, entries[i])
 		}
@@ -348,7 +338,7 @@ func (sp *sponsors) apply(changes []campaign.Change) {
 			sp.log.Error("campaign change not applied to the covering index", "campaign", ch.ID, "error", err.Error())
 			continue
 		}
-		sp.publish(lc, entry)
+		sp.publish(lc)
 		if lc.serves() {
 			ups = append(ups, entry)
 		} else {
@@ -415,14 +405,6 @@ type sponsored struct {
 	price int64
 }
 
-// candidate is a campaign whose covering holds the user, with its rank:
-// 32 bytes, so that heapifying the hundreds of a city centre moves little.
-type candidate struct {
-	ecpm  float64
-	order uint64 // hotEntry.order
-	c     index.Candidate
-}
-
 // entrant is a candidate decided eligible: its campaign, the CTR its eCPM
 // was computed with, and the promoted mini-program.
 type entrant struct {
@@ -431,28 +413,45 @@ type entrant struct {
 	item *index.Item
 }
 
-// better orders candidates: eCPM descending, then id ascending (the
-// auction's own order). Ids are compared in full, which reads the records,
-// only when their first 8 bytes tie.
-func better(s *index.FenceSnapshot, a, b *candidate) bool {
+// resolved is a candidate whose exact eCPM is known.
+type resolved struct {
+	ecpm float64
+	ctr  float64
+	lc   *liveCampaign
+	c    index.Candidate
+}
+
+// better orders resolved candidates as the auction does: eCPM descending,
+// then id ascending.
+func (a *resolved) better(b *resolved) bool {
 	if a.ecpm != b.ecpm {
 		return a.ecpm > b.ecpm
 	}
-	if a.order != b.order {
-		return a.order < b.order
-	}
-	return a.campaign(s).id < b.campaign(s).id
+	return a.lc.id < b.lc.id
 }
 
-// campaign reads the candidate's campaign from the snapshot that found it.
-func (c *candidate) campaign(s *index.FenceSnapshot) *liveCampaign {
-	return s.FenceOf(c.c).Value.(*liveCampaign)
+// A hint is a candidate in the auction's first ordering, packed so that
+// the heap compares integers: rank<<32 | key<<1 | sure.
+type hint uint64
+
+func hintOf(rank uint32, c index.Candidate) hint {
+	h := hint(rank)<<32 | hint(c.Key)<<1
+	if c.Sure {
+		h |= 1
+	}
+	return h
+}
+
+func (h hint) rank() uint32 { return uint32(h >> 32) }
+func (h hint) candidate() index.Candidate {
+	return index.Candidate{Key: uint32(h) >> 1, Sure: h&1 != 0}
 }
 
 // pickScratch is one request's reusable working memory.
 type pickScratch struct {
 	cands    []index.Candidate
-	heap     []candidate
+	heap     []hint
+	res      []resolved
 	chosen   []entrant
 	entrants []targeting.Entrant
 	wins     []targeting.Win
@@ -472,25 +471,26 @@ var pickScratches = sync.Pool{New: func() any { return &pickScratch{} }}
 // in its time zone, the promoted item) costs far more than knowing its
 // eCPM, so the candidates are ranked first and decided lazily in auction
 // order. index.Candidates gives each candidate's key without reading a
-// record and the hot table its eCPM (one dense array, mostly in cache); a
-// heap by eCPM then yields the best first, and deciding stops once slots+1
-// entrants are found — the winners and the one whose bid sets the last
-// winner's price. Campaigns below them could not have changed the outcome:
-// the auction ranks by the same eCPM, and a price is set by the entrant
-// right below. The table's eCPM is a ranking hint: the one used is
-// recomputed from the popped campaign (a write or a CTR refresh may have
-// raced the request), and a campaign that turns out lower goes back into
-// the heap at its true rank.
+// record, and the hot table its rank — an upper bound of its eCPM (see
+// rankOf) — which a heap of integers orders. A candidate is then resolved
+// (its record read, its exact eCPM computed) when it comes to the top, and
+// the best resolved one is decided once no unresolved rank could beat or
+// tie it; deciding stops once slots+1 entrants are found — the winners and
+// the one whose bid sets the last winner's price. Campaigns below them
+// could not have changed the outcome: the auction ranks by the same eCPM,
+// and a price is set by the entrant right below. A rank is a hint — a
+// write or a CTR refresh may have raced the request — and a campaign that
+// turns out lower than its rank simply resolves lower.
 func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64, now time.Time, slots int, dst []sponsored) []sponsored {
 	if slots == 0 || q.User.Minor() {
 		return dst
 	}
 	sc := pickScratches.Get().(*pickScratch)
 	defer func() {
-		clear(sc.heap)
+		clear(sc.res)
 		clear(sc.chosen)
 		clear(sc.entrants)
-		sc.cands, sc.heap, sc.chosen, sc.entrants, sc.wins = sc.cands[:0], sc.heap[:0], sc.chosen[:0], sc.entrants[:0], sc.wins[:0]
+		sc.cands, sc.heap, sc.res, sc.chosen, sc.entrants, sc.wins = sc.cands[:0], sc.heap[:0], sc.res[:0], sc.chosen[:0], sc.entrants[:0], sc.wins[:0]
 		pickScratches.Put(sc)
 	}()
 	snap := sp.fences.Snapshot()
@@ -498,45 +498,56 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 	if len(sc.cands) == 0 {
 		return dst
 	}
-	tab := sp.hot.Load() // after the snapshot: every key in it has its entry
+	tab := sp.hot.Load() // after the snapshot: every key in it has its rank
 	reserve := float64(sp.reserve)
+	minRank := max(1, rankOf(reserve)) // below it the eCPM is below the reserve: cannot win, sets no price
 	h := sc.heap[:0]
-	for _, ic := range sc.cands {
-		c := candidate{c: ic}
-		if tab != nil && int(ic.Key) < len(tab.e) {
-			e := &tab.e[ic.Key]
-			c.ecpm, c.order = math.Float64frombits(e.ecpm.Load()), e.order.Load()
-		} else { // not reachable (publish writes the entry first); rank from the record
-			lc := c.campaign(snap)
-			c.ecpm, c.order = targeting.ECPM(lc.bid, lc.clickRate()), index.IDPrefix(lc.id)
+	for _, c := range sc.cands {
+		r := uint32(rankTop) // not reachable (publish writes the rank first): resolve it
+		if tab != nil && int(c.Key) < len(tab.rank) {
+			r = tab.rank[c.Key].Load()
 		}
-		if c.ecpm <= 0 || c.ecpm < reserve {
-			continue // cannot win, and below the reserve sets no price
+		if r >= minRank {
+			h = append(h, hintOf(r, c))
 		}
-		h = append(h, c)
 	}
-	heapify(snap, h)
+	heapify(h)
 	eligible := 0
-	chosen := sc.chosen[:0]
-	for len(h) > 0 && len(chosen) <= slots {
-		c := h[0]
-		h = popHeap(snap, h)
-		lc := c.campaign(snap)
-		ctr := lc.clickRate()
-		if e := targeting.ECPM(lc.bid, ctr); e != c.ecpm {
-			c.ecpm = e
+	res, chosen := sc.res[:0], sc.chosen[:0]
+	for len(chosen) <= slots {
+		// The best resolved candidate, after resolving those whose rank
+		// could beat or tie it.
+		best := -1
+		for i := range res {
+			if best < 0 || res[i].better(&res[best]) {
+				best = i
+			}
+		}
+		for len(h) > 0 && (best < 0 || rankValue(h[0].rank()) >= res[best].ecpm) {
+			c := h[0].candidate()
+			h = popHeap(h)
+			lc := snap.FenceOf(c).Value.(*liveCampaign)
+			ctr := lc.clickRate()
+			e := targeting.ECPM(lc.bid, ctr)
 			if e <= 0 || e < reserve {
 				continue
 			}
-			if len(h) > 0 && better(snap, &h[0], &c) {
-				h = pushHeap(snap, h, c) // ranked too high: back at its place
-				continue
+			res = append(res, resolved{ecpm: e, ctr: ctr, lc: lc, c: c})
+			if best < 0 || res[len(res)-1].better(&res[best]) {
+				best = len(res) - 1
 			}
 		}
-		if !snap.Confirm(c.c, q.LatDeg, q.LngDeg) {
+		if best < 0 {
+			break
+		}
+		x := res[best]
+		res[best] = res[len(res)-1]
+		res = res[:len(res)-1]
+		lc := x.lc
+		if !snap.Confirm(x.c, q.LatDeg, q.LngDeg) {
 			continue // a Boundary cell, and outside the shape
 		}
-		if slices.ContainsFunc(chosen, func(x entrant) bool { return x.lc.miniProgram == lc.miniProgram }) {
+		if slices.ContainsFunc(chosen, func(e entrant) bool { return e.lc.mp == lc.mp }) {
 			continue // one slot per mini-program: its best campaign is in
 		}
 		reasons, k := sp.decideWith(lc, q.User, userHash, now, true, false)
@@ -552,9 +563,9 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 			sp.metrics.throttled.Inc()
 			continue
 		}
-		chosen = append(chosen, entrant{lc: lc, ctr: ctr, item: it})
+		chosen = append(chosen, entrant{lc: lc, ctr: x.ctr, item: it})
 	}
-	sc.heap, sc.chosen = h, chosen
+	sc.heap, sc.res, sc.chosen = h, res, chosen
 	sp.metrics.fences.Observe(float64(len(sc.cands)))
 	sp.metrics.eligible.Observe(float64(eligible))
 	if len(chosen) == 0 {
@@ -573,43 +584,29 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 	return dst
 }
 
-// heapify arranges h as a max-heap by better.
-func heapify(s *index.FenceSnapshot, h []candidate) {
+// heapify arranges h as a max-heap.
+func heapify(h []hint) {
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftDown(s, h, i)
+		siftDown(h, i)
 	}
 }
 
-// popHeap removes the best candidate (h[0]) and returns the shorter heap.
-func popHeap(s *index.FenceSnapshot, h []candidate) []candidate {
+// popHeap removes the largest hint (h[0]) and returns the shorter heap.
+func popHeap(h []hint) []hint {
 	n := len(h) - 1
 	h[0] = h[n]
 	h = h[:n]
-	siftDown(s, h, 0)
+	siftDown(h, 0)
 	return h
 }
 
-// pushHeap adds c to the heap.
-func pushHeap(s *index.FenceSnapshot, h []candidate, c candidate) []candidate {
-	h = append(h, c)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !better(s, &h[i], &h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	return h
-}
-
-func siftDown(s *index.FenceSnapshot, h []candidate, i int) {
+func siftDown(h []hint, i int) {
 	for {
 		best, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && better(s, &h[l], &h[best]) {
+		if l < len(h) && h[l] > h[best] {
 			best = l
 		}
-		if r < len(h) && better(s, &h[r], &h[best]) {
+		if r < len(h) && h[r] > h[best] {
 			best = r
 		}
 		if best == i {

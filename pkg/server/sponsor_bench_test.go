@@ -76,7 +76,7 @@ func benchSponsored(b *testing.B) (*discoveryService, []*v1.NearbyRequest) {
 						continue
 					}
 					mu.Lock()
-					sp.publish(lc, entry)
+					sp.publish(lc)
 					entries = append(entries, entry)
 					mu.Unlock()
 				}

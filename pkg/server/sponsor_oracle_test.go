@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -35,7 +34,7 @@ import (
 // exact fence test and decision, the best eligible, paced campaign per
 // mini-program, and the full auction over all of them. The campaigns
 // overlap heavily, bid from a few round amounts (so eCPMs tie), and many
-// ids share their first 8 bytes (so ties go to the full id); some have
+// ids share their first 8 bytes; some have
 // spent part or all of their budgets, some have learned CTRs, and some
 // ranking entries are stale upwards, as a CTR refresh racing a request
 // leaves them.
@@ -92,8 +91,8 @@ func TestPickOracle(t *testing.T) {
 		sp.refreshCTR(lc)
 		if rng.IntN(5) == 0 { // a stale ranking entry, above the truth
 			sp.hotMu.Lock()
-			e := &sp.hot.Load().e[lc.key]
-			e.ecpm.Store(math.Float64bits(math.Float64frombits(e.ecpm.Load()) * (1 + rng.Float64())))
+			r := &sp.hot.Load().rank[lc.key]
+			r.Store(rankOf(rankValue(r.Load()) * (1 + rng.Float64())))
 			sp.hotMu.Unlock()
 		}
 	}
@@ -254,7 +253,7 @@ func TestPickConcurrentWrites(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if n := len(sp.hot.Load().e); n < 2048 {
+	if n := len(sp.hot.Load().rank); n < 2048 {
 		t.Fatalf("ranking table of %d entries: it never grew past the first sizes", n)
 	}
 	for range 100 {
@@ -318,7 +317,9 @@ func randomOracleCampaign(rng *rand.Rand, id string, mps []string, now time.Time
 		Budget:   &v1.Budget{TotalMicros: []int64{0, 5_000_000, 50_000_000}[rng.IntN(3)], DailyMicros: []int64{0, 4_000_000, 40_000_000}[rng.IntN(3)], Pacing: v1.Pacing(1 + rng.IntN(2))},
 		Creative: &v1.Creative{Headline: "h"}}
 	if rng.IntN(2) == 0 {
-		c.Bid = &v1.Bid{Model: v1.PricingModel_PRICING_MODEL_CPM, AmountMicros: []int64{200_000, 1_000_000, 2_000_000, 5_000_000}[rng.IntN(4)]}
+		// 1<<21 is exactly a rank's value (see rankOf), where a tie between
+		// an unresolved rank and a resolved eCPM must still be resolved.
+		c.Bid = &v1.Bid{Model: v1.PricingModel_PRICING_MODEL_CPM, AmountMicros: []int64{200_000, 1_000_000, 2_000_000, 5_000_000, 1 << 21}[rng.IntN(5)]}
 	} else {
 		c.Bid = &v1.Bid{Model: v1.PricingModel_PRICING_MODEL_CPC, AmountMicros: []int64{100_000, 200_000, 500_000}[rng.IntN(3)]}
 	}

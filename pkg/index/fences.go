@@ -194,17 +194,16 @@ type fenceRec struct {
 // almost every comparison of records by ID (sorting a run's shapes, placing
 // a lookup's few out-of-run results) in two integer compares.
 func idOrder(id string) [2]uint64 {
-	o := [2]uint64{IDPrefix(id)}
+	o := [2]uint64{idPrefix(id)}
 	if len(id) > 8 {
-		o[1] = IDPrefix(id[8:])
+		o[1] = idPrefix(id[8:])
 	}
 	return o
 }
 
-// IDPrefix returns the first 8 bytes of id as a big-endian word, zero
-// padded: where two differ they order the ids as strings do. Callers that
-// rank fences by id (the auction's ties) compare these before the ids.
-func IDPrefix(id string) uint64 {
+// idPrefix returns the first 8 bytes of id as a big-endian word, zero
+// padded: where two differ they order the ids as strings do.
+func idPrefix(id string) uint64 {
 	var o uint64
 	for i := range min(8, len(id)) {
 		o |= uint64(id[i]) << (56 - 8*i)

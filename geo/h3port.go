@@ -86,7 +86,18 @@ func latLngToCellGo(latDeg, lngDeg float64, res int) uint64 {
 }
 
 // cellsOfGo appends latLngToCellGo(latDeg, lngDeg, r) for each r of res,
-// projecting the point once.
+// projecting the point once. Where res lists consecutive resolutions in
+// ascending order (the covering index's lookup: 7, 8, … 13), a cell is
+// usually the child of the one before: its coordinates at the coarser
+// resolution, one aperture-7 step up, are those the coarser cell was
+// computed from, and then every digit above is that cell's — the C would
+// compute the same digits again from the same coordinates — so only the
+// new digit is computed, before the base cell's rotations are applied to
+// the whole index (h3Orient, as the C does). Near a cell's edge the
+// hierarchy and the geometry part (the step up lands in a neighbour) and
+// the cell is computed in full. The digit loop, with its branchy
+// normalisations, is most of latLngToCell's cost: seven resolutions cost
+// ~two lookups' worth instead of seven.
 func cellsOfGo(latDeg, lngDeg float64, res []int, dst []uint64) []uint64 {
 	if math.IsNaN(latDeg) || math.IsNaN(lngDeg) || math.IsInf(latDeg, 0) || math.IsInf(lngDeg, 0) ||
 		math.Abs(latDeg) > 90 || math.Abs(lngDeg) > 180 {
@@ -96,18 +107,63 @@ func cellsOfGo(latDeg, lngDeg float64, res []int, dst []uint64) []uint64 {
 		return dst
 	}
 	p := h3Project(latDeg, lngDeg)
+	var prev h3Step // the last cell computed, if it can be extended
 	for _, r := range res {
 		if r < 0 || r > h3MaxRes {
 			dst = append(dst, 0)
+			prev = h3Step{}
 			continue
 		}
-		cell, certain := p.encode(r, 1)
-		if !certain {
-			cell = uint64(h3.LatLngToCell(h3.LatLng{Lat: latDeg, Lng: lngDeg}, r))
+		x, y, scale := p.hex2d(r)
+		i, j, k := h3Hex2dToCoordIJK(x, y)
+		raw, bcr, ok := prev.child(r, i, j, k)
+		if !ok {
+			raw, bcr, ok = h3FaceIjkToRaw(p.face, i, j, k, r)
+		}
+		var cell uint64
+		if ok {
+			cell = h3Orient(raw, p.face, bcr)
+		}
+		if !p.certain(x, y, scale, i, j, k) {
+			cell, ok = uint64(h3.LatLngToCell(h3.LatLng{Lat: latDeg, Lng: lngDeg}, r)), false
 		}
 		dst = append(dst, cell)
+		prev = h3Step{res: r, i: i, j: j, k: k, raw: raw, bcr: bcr, ok: ok}
 	}
 	return dst
+}
+
+// h3Step is a cell cellsOfGo computed, before its base cell's rotations
+// (h3FaceIjkToRaw), with the coordinates it was computed from. ok is
+// false when it cannot be extended (no cell, or one from the C library).
+type h3Step struct {
+	res     int
+	i, j, k int
+	raw     uint64
+	bcr     h3BaseCellRotation
+	ok      bool
+}
+
+// child returns the unrotated cell at res of the point whose coordinates
+// at res are (i, j, k), if s is its parent (see cellsOfGo): s's digits
+// and base cell, and one digit more.
+func (s *h3Step) child(res, i, j, k int) (raw uint64, bcr h3BaseCellRotation, ok bool) {
+	if !s.ok || s.res != res-1 {
+		return 0, bcr, false
+	}
+	var pi, pj, pk, ci, cj, ck int
+	if res%2 == 1 { // Class III, as h3FaceIjkToRaw steps up from res
+		pi, pj, pk = h3UpAp7(i, j, k)
+		ci, cj, ck = h3DownAp7(pi, pj, pk)
+	} else {
+		pi, pj, pk = h3UpAp7r(i, j, k)
+		ci, cj, ck = h3DownAp7r(pi, pj, pk)
+	}
+	if pi != s.i || pj != s.j || pk != s.k {
+		return 0, bcr, false
+	}
+	h := s.raw&^h3ResMask | uint64(res)<<h3ResOffset
+	return h3SetDigit(h, res, h3UnitIjkToDigit(i-ci, j-cj, k-ck)), s.bcr, true
 }
 
 // h3Encode is latLngToCell on valid input. certain reports whether the
@@ -181,10 +237,17 @@ func h3Project(latDeg, lngDeg float64) h3Proj {
 
 // encode finishes latLngToCell at res (see h3Encode for certain).
 func (p *h3Proj) encode(res int, tolScale float64) (cell uint64, certain bool) {
-	// The rest of _geoToHex2d: scaled to the resolution's unit (the
-	// distance between neighbouring cell centres).
-	var x, y float64
-	scale := 1 / h3Res0UGnomonic // hex units per gnomonic unit at res
+	x, y, scale := p.hex2d(res)
+	i, j, k := h3Hex2dToCoordIJK(x, y)
+	cell = h3FaceIjkToH3(p.face, i, j, k, res)
+	return cell, p.certainAt(x, y, scale, i, j, k, tolScale)
+}
+
+// hex2d is the rest of _geoToHex2d: the point's coordinates in the face's
+// hex plane at res, scaled to the resolution's unit (the distance between
+// neighbouring cell centres), and that scale.
+func (p *h3Proj) hex2d(res int) (x, y, scale float64) {
+	scale = 1 / h3Res0UGnomonic // hex units per gnomonic unit at res
 	if p.angle >= h3Epsilon {
 		r := p.r
 		for range res {
@@ -203,20 +266,24 @@ func (p *h3Proj) encode(res int, tolScale float64) (cell uint64, certain bool) {
 			scale *= h3Sqrt7
 		}
 	}
+	return x, y, scale
+}
 
-	i, j, k := h3Hex2dToCoordIJK(x, y)
-	cell = h3FaceIjkToH3(p.face, i, j, k, res)
+// certain is certainAt with the production tolerance.
+func (p *h3Proj) certain(x, y, scale float64, i, j, k int) bool {
+	return p.certainAt(x, y, scale, i, j, k, 1)
+}
 
+// certainAt reports whether the hex (i, j, k) found for (x, y) is the C
+// library's answer (see h3Encode).
+func (p *h3Proj) certainAt(x, y, scale float64, i, j, k int, tolScale float64) bool {
 	// How far this computation can be from the C one, in hex units: a few
 	// ulps relative to the radius, to the scale (azimuth errors grow as
 	// 1/sin(angle) while the radius shrinks as tan(angle)), and to
 	// scale/angle (cos(angle) is quantised near 1, so acos of a last-place
 	// different argument moves the angle by ~1e-16/angle).
 	tol := tolScale * h3Tolerance * (math.Abs(x) + math.Abs(y) + scale + scale/p.angle)
-	if !(p.sqd2-p.sqd > tolScale*h3Tolerance) || !(h3HexMargin(x, y, i, j, k) > tol) {
-		return cell, false
-	}
-	return cell, true
+	return p.sqd2-p.sqd > tolScale*h3Tolerance && h3HexMargin(x, y, i, j, k) > tol
 }
 
 // h3HexMargin returns how far (x, y) lies inside the hex (i, j, k) of the
@@ -464,17 +531,21 @@ func h3RotatePent60ccw(h uint64) uint64 {
 // h3FaceIjkToH3 is _faceIjkToH3: the index of the cell at (face, i, j, k)
 // at res, 0 if the coordinates are off the face's base cells.
 func h3FaceIjkToH3(face, i, j, k, res int) uint64 {
+	raw, bcr, ok := h3FaceIjkToRaw(face, i, j, k, res)
+	if !ok {
+		return 0
+	}
+	return h3Orient(raw, face, bcr)
+}
+
+// h3FaceIjkToRaw is the first part of _faceIjkToH3: the index with its
+// resolution, digits and base cell, before the base cell's rotations, and
+// the base cell's record. ok is false where the C returns 0 (coordinates
+// off the face's base cells).
+func h3FaceIjkToRaw(face, i, j, k, res int) (raw uint64, bcr h3BaseCellRotation, ok bool) {
 	h := h3Init
 	h = h&^(uint64(0xf)<<h3ModeOffset) | uint64(h3CellMode)<<h3ModeOffset
 	h = h&^h3ResMask | uint64(res)<<h3ResOffset
-
-	if res == 0 {
-		if i > h3MaxFaceCoord || j > h3MaxFaceCoord || k > h3MaxFaceCoord {
-			return 0
-		}
-		bc := h3FaceIjkBaseCells[face][i][j][k].baseCell
-		return h&^(uint64(0x7f)<<h3BaseOffset) | uint64(bc)<<h3BaseOffset
-	}
 
 	// build the index from finest res up
 	for r := res - 1; r >= 0; r-- {
@@ -492,13 +563,17 @@ func h3FaceIjkToH3(face, i, j, k, res int) uint64 {
 
 	// (i, j, k) is now the base cell in this face's coordinate system
 	if i > h3MaxFaceCoord || j > h3MaxFaceCoord || k > h3MaxFaceCoord {
-		return 0
+		return 0, bcr, false
 	}
-	bcr := h3FaceIjkBaseCells[face][i][j][k]
-	baseCell := int(bcr.baseCell)
-	h = h&^(uint64(0x7f)<<h3BaseOffset) | uint64(baseCell)<<h3BaseOffset
+	bcr = h3FaceIjkBaseCells[face][i][j][k]
+	return h&^(uint64(0x7f)<<h3BaseOffset) | uint64(bcr.baseCell)<<h3BaseOffset, bcr, true
+}
 
-	// rotate into the base cell's canonical orientation
+// h3Orient is the rest of _faceIjkToH3: the digits rotated into the base
+// cell's canonical orientation (the identity at resolution 0, which has no
+// digits).
+func h3Orient(h uint64, face int, bcr h3BaseCellRotation) uint64 {
+	baseCell := int(bcr.baseCell)
 	numRots := int(bcr.ccwRot60)
 	if h3BaseCellPentagon[baseCell] {
 		// force rotation out of the missing k-axes subsequence

@@ -35,3 +35,22 @@ func BenchmarkLatLngToCell(b *testing.B) {
 	}
 	_ = sink
 }
+
+// BenchmarkCellsOf is the covering index's lookup of one position: its
+// cells at the seven resolutions 7–13 (the default covering policy's), one
+// projection for all.
+func BenchmarkCellsOf(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pts := make([][2]float64, 1024)
+	for i := range pts {
+		pts[i] = [2]float64{39.9 + rng.NormFloat64()*0.1, 116.4 + rng.NormFloat64()*0.1}
+	}
+	res := []int{7, 8, 9, 10, 11, 12, 13}
+	var buf [16]uint64
+	var sink uint64
+	for i := range b.N {
+		p := pts[i%len(pts)]
+		sink += CellsOf(p[0], p[1], res, buf[:0])[0]
+	}
+	_ = sink
+}

@@ -10,7 +10,7 @@ import (
 // FuzzLatLngToCell compares latLngToCellGo with H3's C latLngToCell on
 // any input: equal cells for every position and resolution (0 for the
 // inputs the C rejects: NaN, infinities, res outside 0–15), and never a
-// panic.
+// panic; and CellsOf's cells at every resolution up to res.
 func FuzzLatLngToCell(f *testing.F) {
 	f.Add(37.775938728915946, -122.41795063018799, uint8(9))
 	f.Add(90.0, 180.0, uint8(15))
@@ -24,6 +24,18 @@ func FuzzLatLngToCell(f *testing.F) {
 		want := uint64(h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, r))
 		if got := latLngToCellGo(lat, lng, r); got != want {
 			t.Fatalf("latLngToCellGo(%v, %v, %d) = %#x, H3 says %#x", lat, lng, r, got, want)
+		}
+		// CellsOf derives each resolution from the one before where it
+		// can (see cellsOfGo): the resolutions up to r, ascending, must
+		// each be the C's.
+		var upTo []int
+		for x := range min(r, 15) + 1 {
+			upTo = append(upTo, x)
+		}
+		for x, cell := range CellsOf(lat, lng, upTo, nil) {
+			if want := uint64(h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, x)); cell != want {
+				t.Fatalf("CellsOf(%v, %v) at res %d = %#x, H3 says %#x", lat, lng, x, cell, want)
+			}
 		}
 	})
 }

@@ -324,11 +324,30 @@ func TestCellsOf(t *testing.T) {
 	for range 20000 {
 		pts = append(pts, [2]float64{math.Asin(2*rng.Float64()-1) * 180 / math.Pi, 360*rng.Float64() - 180})
 	}
+	// Near pentagons (where a child is never derived from its parent) and
+	// many points in one city (the covering index's use: most children are
+	// derived, and those near a parent's edge are not).
+	for _, c := range []uint64{0x8009fffffffffff, 0x80c3fffffffffff, 0x80ebfffffffffff} {
+		ll := h3.Cell(c).LatLng()
+		for range 2000 {
+			pts = append(pts, [2]float64{ll.Lat + rng.NormFloat64()*3, ll.Lng + rng.NormFloat64()*3})
+		}
+	}
+	for range 20000 {
+		pts = append(pts, [2]float64{39.9 + rng.NormFloat64()*0.2, 116.4 + rng.NormFloat64()*0.2})
+	}
 	res := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 9, 4, -1, 16}
 	var got []uint64
-	for _, p := range pts {
+	for n, p := range pts {
 		perm := slices.Clone(res)
-		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		switch n % 3 {
+		case 0:
+			rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		case 1:
+			perm = perm[:16] // ascending, every resolution
+		default:
+			perm = []int{7, 8, 9, 10, 11, 12, 13} // the default covering's
+		}
 		got = CellsOf(p[0], p[1], perm, got[:0])
 		for i, r := range perm {
 			if want := CellOf(p[0], p[1], r); got[i] != want {

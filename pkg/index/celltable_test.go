@@ -8,7 +8,7 @@ import (
 
 // TestCellTableFind checks find against a map on random tables: codes in
 // one group or spread over several high halves, dense runs and sparse
-// keys, groups smaller and larger than a sample block, and probes for
+// keys, low halves shared by several groups, and probes for
 // present codes, their neighbours, and codes beyond either end.
 func TestCellTableFind(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))

@@ -32,6 +32,7 @@ type locateScratch struct {
 	// is not zero. All three are zero between lookups.
 	words, sure, summary []uint64
 	found                []*fenceRec
+	probes               []probe
 }
 
 var locateScratches = sync.Pool{New: func() any { return &locateScratch{} }}
@@ -138,42 +139,56 @@ func (s *FenceSnapshot) scan(latDeg, lngDeg float64) (sc *locateScratch, ok bool
 	hits := sc.hits[:0]
 	var buf [numRes]uint64
 	cells := geo.CellsOf(latDeg, lngDeg, s.res, buf[:0])
+	// Every probe first, the postings after: the probes do not depend on
+	// each other, so their cache misses overlap when nothing else runs
+	// between them.
+	found := sc.probes[:0]
 	for k, res := range s.res {
 		code := cellCode(cells[k], res)
 		for ri := range s.runs {
-			lv := &s.runs[ri]
-			t := lv.tabs[res]
-			if t == nil {
-				continue
-			}
-			for _, v := range t.find(code) {
-				n := v >> postShift
-				if v&postSimple != 0 {
-					if lv.isDead(n) {
-						continue
-					}
-					w := n >> 6
-					sc.words[w] |= 1 << (n & 63)
-					sc.summary[w>>6] |= 1 << (w & 63)
-					if v&postInterior != 0 {
-						sc.sure[w] |= 1 << (n & 63)
-					}
-					continue
+			if t := s.runs[ri].tabs[res]; t != nil {
+				if ps := t.find(code); len(ps) > 0 {
+					found = append(found, probe{ps, int32(ri)})
 				}
-				ref := &lv.shapes[n]
-				if lv.isDead(ref.rec.Key) {
-					continue
-				}
-				key := ref.rec.seq<<24 | uint64(ref.idx)<<1 | uint64(^v&postInterior)
-				if ref.excl {
-					key |= hitExcl
-				}
-				hits = append(hits, fenceHit{key, ref.rec})
 			}
 		}
 	}
-	sc.hits = hits
+	for _, f := range found {
+		lv := &s.runs[f.run]
+		for _, v := range f.postings {
+			n := v >> postShift
+			if v&postSimple != 0 {
+				if lv.isDead(n) {
+					continue
+				}
+				w := n >> 6
+				sc.words[w] |= 1 << (n & 63)
+				sc.summary[w>>6] |= 1 << (w & 63)
+				if v&postInterior != 0 {
+					sc.sure[w] |= 1 << (n & 63)
+				}
+				continue
+			}
+			ref := &lv.shapes[n]
+			if lv.isDead(ref.rec.Key) {
+				continue
+			}
+			key := ref.rec.seq<<24 | uint64(ref.idx)<<1 | uint64(^v&postInterior)
+			if ref.excl {
+				key |= hitExcl
+			}
+			hits = append(hits, fenceHit{key, ref.rec})
+		}
+	}
+	clear(found) // the postings belong to the snapshot: keep none alive from the pool
+	sc.hits, sc.probes = hits, found[:0]
 	return sc, true
+}
+
+// probe is the postings one table has for a lookup's cell.
+type probe struct {
+	postings []uint32
+	run      int32
 }
 
 // eachSimple calls fn for each one-shape fence scan marked, by key, once

@@ -2,6 +2,7 @@ package index
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"unsafe"
 
@@ -41,32 +42,35 @@ func wellFormed(cell uint64, res int) bool {
 func codeBits(res int) int { return 7 + 3*res }
 
 // cellTable is one resolution of one run: a sorted set of cell codes, each
-// with its postings (see posting). It is three flat arrays and a
-// short directory instead of a map or a slice per cell, so that tens of
-// millions of postings cost 4 bytes each plus 8 per distinct cell, hold no
-// pointers for the collector to trace, and are found by binary search.
+// with its postings (see posting). It is flat arrays and a short directory
+// instead of a map or a slice per cell, so that tens of millions of
+// postings cost 4 bytes each plus ~20 per distinct cell, hold no pointers
+// for the collector to trace, and merge in one ordered walk.
 //
 // A code is split in a high and a low 32-bit half: keys holds the low
 // halves, grouped by high half in the directory (his, hiAt). Codes are
 // below 2^31 up to resolution 8, and at finer resolutions the cells of a
 // few cities share a handful of high halves, so the directory stays tiny.
+//
+// A lookup goes through hash, an open-addressing table over the keys
+// (linear probing, at most 3/4 full): one cache line to find a key, where
+// a binary search over millions of keys takes ~20 dependent steps, the
+// last ten or so cache misses — the lookup's main cost once a city-centre
+// user's hundreds of hits are handled without reading records. Being
+// independent of each other, the probes of one lookup (a table per
+// resolution and run) can also be in flight together (see scan).
 type cellTable struct {
 	his  []uint32 // distinct high halves, ascending
 	hiAt []uint32 // len(his)+1: group g is keys[hiAt[g]:hiAt[g+1]]
 	keys []uint32 // low halves, ascending within a group
 	at   []uint32 // len(keys)+1: key i's postings are vals[at[i]:at[i+1]]
 	vals []uint32 // postings
-	// sample is keys[i*sampleStep] for each i: a directory 1/64th the size
-	// of keys, which stays in cache. A plain binary search over millions of
-	// keys takes ~20 steps of which the last ~10 are cache misses (the
-	// lookup's main cost once a city-centre user's hundreds of hits are
-	// handled without reading records); searching the sample first leaves
-	// one block of 64 keys (four cache lines) to search.
-	sample []uint32
+	// hash holds low<<32 | i+1 for each key i with low half low, at the
+	// slot the code hashes to or the first free one after it (0: free).
+	// Two codes with the same low half are told apart by the group that i
+	// falls in.
+	hash []uint64
 }
-
-// sampleStep is the block of keys one sample entry stands for.
-const sampleStep = 64
 
 // A posting is a uint32: a number <<2 | postSimple | postInterior. For a
 // one-shape fence (postSimple: one include shape and no exclude, the usual
@@ -81,6 +85,13 @@ const (
 	postShift    = 2
 )
 
+// hashSlot is where a code's probe starts in a hash table of n slots:
+// the code mixed by a multiplication (Fibonacci hashing) and scaled to n.
+func hashSlot(code uint64, n int) int {
+	hi, _ := bits.Mul64(code*0x9e3779b97f4a7c15, uint64(n))
+	return int(hi)
+}
+
 // find returns the postings of a code (empty if absent).
 func (t *cellTable) find(code uint64) []uint32 {
 	g := 0
@@ -90,45 +101,27 @@ func (t *cellTable) find(code uint64) []uint32 {
 			return nil
 		}
 	}
-	lo, hi := int(t.hiAt[g]), int(t.hiAt[g+1])
-	end := hi
-	l := uint32(code)
-	if hi-lo > sampleStep {
-		// The sample entries within the group, bl..bh-1, are sorted: the
-		// first greater than l bounds the block holding l.
-		bl, bh := (lo+sampleStep-1)/sampleStep, (hi-1)/sampleStep+1
-		for bl < bh {
-			m := int(uint(bl+bh) >> 1)
-			if t.sample[m] <= l {
-				bl = m + 1
-			} else {
-				bh = m
+	lo, hi := t.hiAt[g], t.hiAt[g+1]
+	want := code << 32
+	for p := hashSlot(code, len(t.hash)); ; p++ {
+		if p == len(t.hash) {
+			p = 0
+		}
+		e := t.hash[p]
+		if e == 0 {
+			return nil
+		}
+		if e&^(1<<32-1) == want {
+			if i := uint32(e) - 1; i >= lo && i < hi {
+				return t.vals[t.at[i]:t.at[i+1]]
 			}
 		}
-		if b := bl * sampleStep; b < hi {
-			hi = b
-		}
-		if b := (bl - 1) * sampleStep; b > lo {
-			lo = b
-		}
 	}
-	for lo < hi { // first key ≥ l
-		m := int(uint(lo+hi) >> 1)
-		if t.keys[m] < l {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo == end || t.keys[lo] != l {
-		return nil
-	}
-	return t.vals[t.at[lo]:t.at[lo+1]]
 }
 
 // bytes is the memory the table holds.
 func (t *cellTable) bytes() int64 {
-	return 4 * int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals)+cap(t.sample))
+	return 4*int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals)) + 8*int64(cap(t.hash))
 }
 
 // tableBuilder appends keys in ascending code order.
@@ -160,9 +153,17 @@ func (b *tableBuilder) finish() *cellTable {
 	if cap(t.keys)-len(t.keys) > len(t.keys)/8 {
 		t.keys, t.at = slices.Clone(t.keys), slices.Clone(t.at)
 	}
-	t.sample = make([]uint32, (len(t.keys)+sampleStep-1)/sampleStep)
-	for i := range t.sample {
-		t.sample[i] = t.keys[i*sampleStep]
+	t.hash = make([]uint64, len(t.keys)+len(t.keys)/3+1)
+	for g, h := range t.his {
+		for i := t.hiAt[g]; i < t.hiAt[g+1]; i++ {
+			p := hashSlot(uint64(h)<<32|uint64(t.keys[i]), len(t.hash))
+			for t.hash[p] != 0 {
+				if p++; p == len(t.hash) {
+					p = 0
+				}
+			}
+			t.hash[p] = uint64(t.keys[i])<<32 | uint64(i+1)
+		}
 	}
 	return t
 }

@@ -2,6 +2,7 @@ package targeting
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -131,8 +132,26 @@ func AppendAuction(dst []Win, es []Entrant, reserveCPMMicros int64, slots int) [
 			}
 			return v >= reserve
 		}
-		// The smallest p in [1, bid] with beats(p): binary search.
+		// The smallest p in [1, bid] with beats(p): a binary search,
+		// which first probes around the price the eCPM formula inverts to
+		// (the answer, or next to it, unless rounding says otherwise), so
+		// that it usually takes three evaluations instead of ~25.
 		lo, hi := int64(1), e.Bid.AmountMicros
+		target := reserve
+		if k+1 < len(rs) {
+			target = rs[k+1].ecpm
+		}
+		if g, ok := priceFor(e.Bid.Model, target, e.CTR); ok {
+			for _, p := range [3]int64{g - 1, g, g + 1} {
+				if p >= lo && p < hi {
+					if beats(p) {
+						hi = p
+					} else {
+						lo = p + 1
+					}
+				}
+			}
+		}
 		for lo < hi {
 			mid := lo + (hi-lo)/2
 			if beats(mid) {
@@ -144,4 +163,27 @@ func AppendAuction(dst []Win, es []Entrant, reserveCPMMicros int64, slots int) [
 		dst = append(dst, Win{Entrant: w.i, ECPM: w.ecpm, PriceMicros: lo})
 	}
 	return dst
+}
+
+// priceFor inverts ECPM: the bid amount, rounded up to whole micros, whose
+// eCPM in the model is ecpm (ok is false when there is none: an unknown
+// model, a CTR that is not positive, a result out of int64's range). It is
+// a guess: AppendAuction checks it against the ranking itself.
+func priceFor(model uint8, ecpm, ctr float64) (int64, bool) {
+	var p float64
+	switch model {
+	case PricingCPM:
+		p = math.Ceil(ecpm)
+	case PricingCPC:
+		if !(ctr > 0) {
+			return 0, false
+		}
+		p = math.Ceil(ecpm / (ctr * 1000))
+	default:
+		return 0, false
+	}
+	if !(p >= 1 && p < math.MaxInt64/2) {
+		return 0, false
+	}
+	return int64(p), true
 }

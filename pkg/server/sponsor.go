@@ -27,21 +27,32 @@ import (
 // converted once, at write time, into what decisions need, so that a Nearby
 // request converts nothing. It is immutable; a write replaces it.
 type liveCampaign struct {
-	id, advertiser, miniProgram string
+	// What the auction reads of every candidate it resolves comes first,
+	// in one cache line: its eCPM (bid, ctr), its id for ties, its
+	// mini-program for the one-slot rule.
+
+	// ctr is the campaign's smoothed click-through rate (float64 bits),
+	// learned from its events: refreshed when a click or impression of it
+	// is accepted and every ctrRefreshInterval, so that the auction reads
+	// one atomic instead of the ledger.
+	ctr atomic.Uint64
+	bid targeting.Bid
+	id  string
 	// mp is miniProgram interned: the auction's one-slot-per-mini-program
 	// check compares two pointers instead of reading two strings.
-	mp                   unique.Handle[string]
-	rule                 targeting.Campaign
-	bid                  targeting.Bid
-	even                 bool // PACING_EVEN
-	headline, cta, image string
-	terms                ledger.Terms
-	fence                geo.Geofence
-
+	mp unique.Handle[string]
 	// key is the campaign's number in the covering index (index.Fences.Key)
 	// and in the auction's table (sponsors.hot), fixed for the life of the
 	// process.
-	key uint32
+	key  uint32
+	even bool // PACING_EVEN
+
+	advertiser, miniProgram string
+	rule                    targeting.Campaign
+	headline, cta, image    string
+	terms                   ledger.Terms
+	fence                   geo.Geofence
+
 	// acct is the campaign's counters in the ledger (set by publish).
 	acct ledger.Account
 	// item caches the promoted mini-program as the catalog index's
@@ -49,12 +60,6 @@ type liveCampaign struct {
 	// items is several cache misses, and the catalog changes far less
 	// often than Nearby asks.
 	item atomic.Pointer[itemRef]
-
-	// ctr is the campaign's smoothed click-through rate (float64 bits),
-	// learned from its events: refreshed when a click or impression of it
-	// is accepted and every ctrRefreshInterval, so that the auction reads
-	// one atomic instead of the ledger.
-	ctr atomic.Uint64
 }
 
 // itemRef is a promoted item and the catalog snapshot generation it was
@@ -511,7 +516,7 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 			h = append(h, hintOf(r, c))
 		}
 	}
-	heapify(h)
+	hq := hintQueue{h: h, max: -1}
 	eligible := 0
 	res, chosen := sc.res[:0], sc.chosen[:0]
 	for len(chosen) <= slots {
@@ -523,9 +528,8 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 				best = i
 			}
 		}
-		for len(h) > 0 && (best < 0 || rankValue(h[0].rank()) >= res[best].ecpm) {
-			c := h[0].candidate()
-			h = popHeap(h)
+		for hq.len() > 0 && (best < 0 || rankValue(hq.peek().rank()) >= res[best].ecpm) {
+			c := hq.pop().candidate()
 			lc := snap.FenceOf(c).Value.(*liveCampaign)
 			ctr := lc.clickRate()
 			e := targeting.ECPM(lc.bid, ctr)
@@ -565,7 +569,7 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 		}
 		chosen = append(chosen, entrant{lc: lc, ctr: x.ctr, item: it})
 	}
-	sc.heap, sc.res, sc.chosen = h, res, chosen
+	sc.heap, sc.res, sc.chosen = hq.h, res, chosen
 	sp.metrics.fences.Observe(float64(len(sc.cands)))
 	sp.metrics.eligible.Observe(float64(eligible))
 	if len(chosen) == 0 {
@@ -582,6 +586,57 @@ func (sp *sponsors) pick(q *index.Query, items *index.Snapshot, userHash uint64,
 		dst = append(dst, sponsored{lc: lc, price: w.PriceMicros, hit: index.Hit{Item: it, Place: pl, DistanceM: d}})
 	}
 	return dst
+}
+
+// hintQueue yields hints largest first. A request usually resolves only
+// the best few of its ~90 candidates, so the first pops each scan the
+// hints for the largest (a predictable loop over a few hundred bytes,
+// cheaper than ordering them all), and only a request that pops more
+// heapifies what is left.
+type hintQueue struct {
+	h      []hint
+	max    int // index of the largest hint, -1 unknown (scanning mode)
+	pops   int
+	heaped bool
+}
+
+// linearPops is how many pops scan before the queue heapifies.
+const linearPops = 8
+
+func (q *hintQueue) len() int { return len(q.h) }
+
+// peek returns the largest hint (the queue is not empty).
+func (q *hintQueue) peek() hint {
+	if q.heaped {
+		return q.h[0]
+	}
+	if q.max < 0 || q.max >= len(q.h) {
+		m := 0
+		for i := 1; i < len(q.h); i++ {
+			if q.h[i] > q.h[m] {
+				m = i
+			}
+		}
+		q.max = m
+	}
+	return q.h[q.max]
+}
+
+// pop removes and returns the largest hint (the queue is not empty).
+func (q *hintQueue) pop() hint {
+	top := q.peek()
+	if q.heaped {
+		q.h = popHeap(q.h)
+		return top
+	}
+	n := len(q.h) - 1
+	q.h[q.max] = q.h[n]
+	q.h, q.max = q.h[:n], -1
+	if q.pops++; q.pops == linearPops {
+		heapify(q.h)
+		q.heaped = true
+	}
+	return top
 }
 
 // heapify arranges h as a max-heap.

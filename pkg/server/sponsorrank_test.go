@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -44,5 +45,33 @@ func TestRankOf(t *testing.T) {
 			t.Fatalf("rankOf(%g) = %d but rankOf(%g) = %d", e, r, prev, prevR)
 		}
 		prev, prevR = e, rankOf(e)
+	}
+}
+
+// TestHintQueue: popping a hint queue yields its hints in descending order,
+// through the scanning pops and after the switch to a heap, with repeated
+// hints, and peek agrees with pop.
+func TestHintQueue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 300 {
+		h := make([]hint, n)
+		for i := range h {
+			h[i] = hint(rng.Uint64N(uint64(n/3 + 2)))
+		}
+		want := slices.Clone(h)
+		slices.Sort(want)
+		slices.Reverse(want)
+		q := hintQueue{h: h, max: -1}
+		for i, w := range want {
+			if p := q.peek(); p != w {
+				t.Fatalf("n=%d pop %d: peek %d, want %d", n, i, p, w)
+			}
+			if got := q.pop(); got != w {
+				t.Fatalf("n=%d pop %d: %d, want %d", n, i, got, w)
+			}
+		}
+		if q.len() != 0 {
+			t.Fatalf("n=%d: %d left", n, q.len())
+		}
 	}
 }

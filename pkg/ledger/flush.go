@@ -219,14 +219,15 @@ func (l *Ledger) pruneMemory(now int64) {
 	shard := l.sweep % freqShards
 	l.sweep++
 	durable := l.retry == nil
-	l.campaigns.Range(func(_, v any) bool {
-		c := v.(*campaign)
+	l.keptMu.Lock()
+	kept := l.kept // appends never change the elements up to len
+	l.keptMu.Unlock()
+	for _, c := range kept {
 		l.freqUsers.Add(-c.sweepFreq(shard, now))
 		if durable {
 			c.dropIdleDay(now)
 		}
-		return true
-	})
+	}
 }
 
 // dropIdleDay drops the current day from memory once it ended idleDay ago

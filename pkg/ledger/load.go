@@ -122,6 +122,7 @@ func (l *Ledger) load(ctx context.Context) error {
 		d.zoned.Store(known)
 		c.days = map[int32]*dayState{x.day: d}
 		c.cur.Store(d)
+		l.keep(c)
 	}
 
 	// Cells of the latest days (and those the torn flush wrote).

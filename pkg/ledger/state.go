@@ -22,6 +22,7 @@ type campaign struct {
 	// user: the server opens an Account for every campaign it serves, and
 	// most never need one (256 bytes each).
 	freq atomic.Pointer[[freqShards]freqShard]
+	kept atomic.Bool // in Ledger.kept
 
 	mu        sync.Mutex // serialises charging; guards what follows and dayState/cellState
 	frac      int64      // thousandths of a micro carried to the next CPM impression
@@ -187,6 +188,7 @@ func (c *campaign) hit(l *Ledger, user uint64, at, window int64) {
 	if f == nil {
 		c.freq.CompareAndSwap(nil, new([freqShards]freqShard))
 		f = c.freq.Load()
+		l.keep(c)
 	}
 	s := &f[user%freqShards]
 	s.mu.Lock()

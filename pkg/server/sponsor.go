@@ -55,6 +55,9 @@ type liveCampaign struct {
 
 	// acct is the campaign's counters in the ledger (set by publish).
 	acct ledger.Account
+	// ctrFrom is the (clicks, impressions) ctr was computed from, under
+	// sponsors.hotMu; {-1, -1} before the first computation.
+	ctrFrom [2]int64
 	// item caches the promoted mini-program as the catalog index's
 	// snapshot of that generation has it: an id lookup among a million
 	// items is several cache misses, and the catalog changes far less
@@ -89,13 +92,23 @@ const ctrRefreshInterval = 5 * time.Second
 func (lc *liveCampaign) clickRate() float64 { return math.Float64frombits(lc.ctr.Load()) }
 
 // refreshCTR recomputes the campaign's CTR from the ledger, and its eCPM
-// in the auction's table if lc is the campaign's current version.
+// in the auction's table if lc is the campaign's current version. It does
+// nothing when the counts are those the CTR was computed from: the
+// periodic refresh visits every campaign, and few have new events.
 func (sp *sponsors) refreshCTR(lc *liveCampaign) {
-	clicks, imps := sp.ledger.Clicks(lc.id)
-	ctr := math.Float64bits(targeting.SmoothedCTR(clicks, imps))
+	var clicks, imps int64
+	if lc.acct != (ledger.Account{}) {
+		clicks, imps = lc.acct.Clicks()
+	} else { // before publish
+		clicks, imps = sp.ledger.Clicks(lc.id)
+	}
 	sp.hotMu.Lock()
 	defer sp.hotMu.Unlock()
-	lc.ctr.Store(ctr)
+	if lc.ctrFrom == [2]int64{clicks, imps} {
+		return
+	}
+	lc.ctrFrom = [2]int64{clicks, imps}
+	lc.ctr.Store(math.Float64bits(targeting.SmoothedCTR(clicks, imps)))
 	if sp.lookup(lc.id) == lc {
 		sp.setHotLocked(lc)
 	}
@@ -211,7 +224,7 @@ func (sp *sponsors) newLive(c *v1.Campaign, cov *geo.GeofenceCovering) (*liveCam
 		bid:      targeting.Bid{Model: uint8(c.GetBid().GetModel()), AmountMicros: c.GetBid().GetAmountMicros()},
 		even:     c.GetBudget().GetPacing() != v1.Pacing_PACING_ASAP,
 		headline: c.GetCreative().GetHeadline(), cta: c.GetCreative().GetCallToAction(), image: c.GetCreative().GetImageUrl(),
-		fence: fence,
+		fence: fence, ctrFrom: [2]int64{-1, -1},
 	}
 	sch := c.GetSchedule()
 	loc, err := validate.LoadTimeZone(sch.GetTimeZone())

@@ -61,13 +61,13 @@ type FenceStats struct {
 // number of a simple fence's posting is the fence's Key, so that a lookup
 // marks the hit without reading anything else; that of another fence's is
 // a shape number, which indexes the run's shape list (fence, include or
-// exclude, shape index), numbered in fence ID order. Why not a map[cell][]entry: 100,000
-// city-sized campaigns make ~31 million postings (~310 cells each under
-// the default policy), and a map with a slice per cell costs ~50 bytes a
-// posting and millions of objects for the collector to trace; the arrays
-// cost 4 bytes a posting plus 8 per distinct cell (campaigns overlap, so
-// cells repeat: ~6.2 bytes a posting in all, under 200 MB for 100k), hold
-// no pointers, and are searched by binary search.
+// exclude, shape index), numbered in fence ID order. Why not a
+// map[cell][]entry: 100,000 city-sized campaigns make ~31 million postings
+// (~310 cells each under the default policy), and a map with a slice per
+// cell costs ~50 bytes a posting and millions of objects for the collector
+// to trace; the arrays cost 4 bytes a posting plus ~19 per distinct cell,
+// its hash slot included (campaigns overlap, so cells repeat: ~12 bytes a
+// posting in all, ~400 MB for 100k), and hold no pointers.
 //
 // Lookup. The point's cell is computed once per resolution in use (one
 // geo.CellsOf for all) and each table of that resolution is probed once, so the cost

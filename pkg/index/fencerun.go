@@ -44,13 +44,15 @@ func codeBits(res int) int { return 7 + 3*res }
 // cellTable is one resolution of one run: a sorted set of cell codes, each
 // with its postings (see posting). It is flat arrays and a short directory
 // instead of a map or a slice per cell, so that tens of millions of
-// postings cost 4 bytes each plus ~20 per distinct cell, hold no pointers
+// postings cost 4 bytes each plus ~15 per distinct cell, hold no pointers
 // for the collector to trace, and merge in one ordered walk.
 //
-// A code is split in a high and a low 32-bit half: keys holds the low
-// halves, grouped by high half in the directory (his, hiAt). Codes are
-// below 2^31 up to resolution 8, and at finer resolutions the cells of a
-// few cities share a handful of high halves, so the directory stays tiny.
+// A code is split in a high and a low 32-bit half: the n keys are numbered
+// in code order, grouped by high half in the directory (his, hiAt), and
+// the low halves live in the hash table only (a merge, which walks keys in
+// order, rebuilds them from it: see lows). Codes are below 2^31 up to
+// resolution 8, and at finer resolutions the cells of a few cities share a
+// handful of high halves, so the directory stays tiny.
 //
 // A lookup goes through hash, an open-addressing table over the keys
 // (linear probing, at most 3/4 full): one cache line to find a key, where
@@ -61,9 +63,10 @@ func codeBits(res int) int { return 7 + 3*res }
 // resolution and run) can also be in flight together (see scan).
 type cellTable struct {
 	his  []uint32 // distinct high halves, ascending
-	hiAt []uint32 // len(his)+1: group g is keys[hiAt[g]:hiAt[g+1]]
-	keys []uint32 // low halves, ascending within a group
-	at   []uint32 // len(keys)+1: key i's postings are vals[at[i]:at[i+1]]
+	hiAt []uint32 // len(his)+1: group g is keys hiAt[g] to hiAt[g+1]-1
+	n    int      // keys
+	keys []uint32 // low halves, ascending within a group: only while building
+	at   []uint32 // n+1: key i's postings are vals[at[i]:at[i+1]]
 	vals []uint32 // postings
 	// hash holds low<<32 | i+1 for each key i with low half low, at the
 	// slot the code hashes to or the first free one after it (0: free).
@@ -121,7 +124,7 @@ func (t *cellTable) find(code uint64) []uint32 {
 
 // bytes is the memory the table holds.
 func (t *cellTable) bytes() int64 {
-	return 4*int64(cap(t.his)+cap(t.hiAt)+cap(t.keys)+cap(t.at)+cap(t.vals)) + 8*int64(cap(t.hash))
+	return 4*int64(cap(t.his)+cap(t.hiAt)+cap(t.at)+cap(t.vals)) + 8*int64(cap(t.hash))
 }
 
 // tableBuilder appends keys in ascending code order.
@@ -150,8 +153,8 @@ func (b *tableBuilder) finish() *cellTable {
 	if cap(t.vals)-len(t.vals) > len(t.vals)/8 {
 		t.vals = slices.Clip(slices.Clone(t.vals))
 	}
-	if cap(t.keys)-len(t.keys) > len(t.keys)/8 {
-		t.keys, t.at = slices.Clone(t.keys), slices.Clone(t.at)
+	if cap(t.at)-len(t.at) > len(t.at)/8 {
+		t.at = slices.Clone(t.at)
 	}
 	t.hash = make([]uint64, len(t.keys)+len(t.keys)/3+1)
 	for g, h := range t.his {
@@ -165,6 +168,7 @@ func (b *tableBuilder) finish() *cellTable {
 			t.hash[p] = uint64(t.keys[i])<<32 | uint64(i+1)
 		}
 	}
+	t.n, t.keys = len(t.keys), nil
 	return t
 }
 
@@ -229,7 +233,7 @@ func (r *fenceRun) finish() *fenceRun {
 	for _, t := range r.tabs {
 		if t != nil {
 			r.cells += len(t.vals)
-			r.distinct += len(t.keys)
+			r.distinct += t.n
 			r.bytes += t.bytes()
 		}
 	}
@@ -387,8 +391,8 @@ func mergeRuns(in []*fenceRun) *fenceRun {
 		nk, nv := 0, 0
 		for i, r := range in {
 			if t := r.tabs[res]; t != nil {
-				its = append(its, tableIter{t: t, remap: remap[i], gone: goneKeys[i]})
-				nk += len(t.keys)
+				its = append(its, tableIter{t: t, lows: t.lows(), remap: remap[i], gone: goneKeys[i]})
+				nk += t.n
 				nv += len(t.vals)
 			}
 		}
@@ -434,18 +438,30 @@ func mergeRuns(in []*fenceRun) *fenceRun {
 	return out
 }
 
+// lows returns the table's low halves by key number, from the hash table.
+func (t *cellTable) lows() []uint32 {
+	lows := make([]uint32, t.n)
+	for _, e := range t.hash {
+		if e != 0 {
+			lows[uint32(e)-1] = uint32(e >> 32)
+		}
+	}
+	return lows
+}
+
 // tableIter walks a table in code order.
 type tableIter struct {
 	t     *cellTable
+	lows  []uint32 // t.lows()
 	g, i  int
 	remap []int32  // shape numbers into the merged run (-1: gone)
 	gone  []uint64 // keys whose fence is gone (nil: none)
 }
 
-func (it *tableIter) done() bool { return it.i == len(it.t.keys) }
+func (it *tableIter) done() bool { return it.i == it.t.n }
 
 func (it *tableIter) code() uint64 {
-	return uint64(it.t.his[it.g])<<32 | uint64(it.t.keys[it.i])
+	return uint64(it.t.his[it.g])<<32 | uint64(it.lows[it.i])
 }
 
 func (it *tableIter) postings() []uint32 { return it.t.vals[it.t.at[it.i]:it.t.at[it.i+1]] }

@@ -65,9 +65,9 @@ type FenceStats struct {
 // map[cell][]entry: 100,000 city-sized campaigns make ~31 million postings
 // (~310 cells each under the default policy), and a map with a slice per
 // cell costs ~50 bytes a posting and millions of objects for the collector
-// to trace; the arrays cost 4 bytes a posting plus ~19 per distinct cell,
-// its hash slot included (campaigns overlap, so cells repeat: ~12 bytes a
-// posting in all, ~400 MB for 100k), and hold no pointers.
+// to trace; the arrays cost 4 bytes a posting plus ~15 per distinct cell,
+// its hash slot included (campaigns overlap, so cells repeat: ~8 bytes a
+// posting in all, ~250 MB for the benchmark's 100k), and hold no pointers.
 //
 // Lookup. The point's cell is computed once per resolution in use (one
 // geo.CellsOf for all) and each table of that resolution is probed once, so the cost

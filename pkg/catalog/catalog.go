@@ -142,15 +142,22 @@ func PlaceCells(mp *v1.MiniProgram) []uint64 {
 
 // put writes mp with its places' cells and returns the cells.
 func put(tx store.Tx, mp *v1.MiniProgram) ([]uint64, error) {
-	return putAt(tx, Key(mp.GetId()), mp)
+	return putAt(tx, Key(mp.GetId()), mp, nil)
 }
 
-// putAt is put for a caller that has mp's key at hand.
-func putAt(tx store.Tx, key string, mp *v1.MiniProgram) ([]uint64, error) {
+// putAt is put for a caller that has mp's key at hand. With wire (see
+// UpsertItem) the record is wire with the server's fields appended, not a
+// new encoding of mp.
+func putAt(tx store.Tx, key string, mp *v1.MiniProgram, wire []byte) ([]uint64, error) {
 	cells := PlaceCells(mp)
-	b, err := encode(mp, cells)
-	if err != nil {
-		return nil, err
+	var b []byte
+	if wire != nil {
+		b = encodeWire(wire, mp, cells)
+	} else {
+		var err error
+		if b, err = encode(mp, cells); err != nil {
+			return nil, err
+		}
 	}
 	// b is ours alone: the store may keep it rather than copy it.
 	return cells, tx.SetOwned(key, b)
@@ -175,10 +182,109 @@ func encode(mp *v1.MiniProgram, cells []uint64) ([]byte, error) {
 	return b, nil
 }
 
+// encodeWire returns the stored record of mp, whose writable fields were
+// decoded from wire (StorableWire): wire, then mp's output-only fields, then
+// the cells. It decodes to what encode's record decodes to — the same
+// fields, in another order — without encoding mp again (an import's largest
+// cost after decoding). It appends to wire, in place when wire has room
+// (WireTailSize).
+func encodeWire(wire []byte, mp *v1.MiniProgram, cells []uint64) []byte {
+	b := wire
+	if v := mp.GetVersion(); v != 0 {
+		b = protowire.AppendTag(b, versionField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(v))
+	}
+	b = appendTimestamp(b, createTimeField, mp.GetCreateTime())
+	b = appendTimestamp(b, updateTimeField, mp.GetUpdateTime())
+	b = protowire.AppendTag(b, CellsField, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(8*len(cells)))
+	for _, c := range cells {
+		b = binary.LittleEndian.AppendUint64(b, c)
+	}
+	return b
+}
+
+// appendTimestamp appends field num holding t as proto.Marshal would: nothing
+// for nil, zero seconds or nanos left out.
+func appendTimestamp(b []byte, num protowire.Number, t *timestamppb.Timestamp) []byte {
+	if t == nil {
+		return b
+	}
+	n := 0
+	if t.Seconds != 0 {
+		n += protowire.SizeTag(secondsField) + protowire.SizeVarint(uint64(t.Seconds))
+	}
+	if t.Nanos != 0 {
+		n += protowire.SizeTag(nanosField) + protowire.SizeVarint(uint64(int64(t.Nanos)))
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	if t.Seconds != 0 {
+		b = protowire.AppendTag(b, secondsField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(t.Seconds))
+	}
+	if t.Nanos != 0 {
+		b = protowire.AppendTag(b, nanosField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(int64(t.Nanos)))
+	}
+	return b
+}
+
+// WireTailSize is the most encodeWire appends to the wire of a mini-program
+// with places places: a caller that copies the wire bytes reserves it so
+// that the record is written in place.
+func WireTailSize(places int) int {
+	const version = 1 + binary.MaxVarintLen64
+	const timestamp = 1 + 1 + 2*(1+binary.MaxVarintLen64)
+	return version + 2*timestamp + protowire.SizeTag(CellsField) + binary.MaxVarintLen64 + 8*places
+}
+
+// StorableWire reports whether b, the encoding of a MiniProgram, holds only
+// its writable fields (id to hidden), each with its own wire type and the
+// singular ones at most once, at the top level: such bytes can be stored as
+// they are (UpsertItem.Wire). Bytes with output-only fields (which the
+// server replaces), the cells field, anything unknown or a singular field
+// repeated (a merge the decoders would have to agree on) are encoded again
+// from the decoded message instead.
+func StorableWire(b []byte) bool {
+	var seen uint32
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num < 1 || num > hiddenField || typ != writableTypes[num] {
+			return false
+		}
+		if num != placesField && num != offersField {
+			if seen&(1<<num) != 0 {
+				return false
+			}
+			seen |= 1 << num
+		}
+		b = b[n:]
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// hiddenField is the last writable field of MiniProgram; writableTypes the
+// wire type of each writable field, by number.
+const (
+	placesField, offersField, hiddenField = 6, 10, 11
+)
+
+var writableTypes = [hiddenField + 1]protowire.Type{
+	1: protowire.BytesType, 2: protowire.BytesType, 3: protowire.BytesType, // id, name, description
+	4: protowire.VarintType, 5: protowire.BytesType, 6: protowire.BytesType, // category, icon_url, places
+	7: protowire.BytesType, 8: protowire.Fixed64Type, 9: protowire.VarintType, // audience, rating, popularity
+	10: protowire.BytesType, 11: protowire.VarintType, // offers, hidden
+}
+
 // Field numbers of MiniProgram and Timestamp that readMeta reads.
 const (
-	versionField, createTimeField = 12, 13
-	secondsField, nanosField      = 1, 2
+	versionField, createTimeField, updateTimeField = 12, 13, 14
+	secondsField, nanosField                       = 1, 2
 )
 
 // readMeta reads the version and create_time of a stored record where it
@@ -417,7 +523,22 @@ const (
 // is committed or none of it. It takes ownership of the items (it sets their
 // version and times): the caller must not use them afterwards.
 func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]UpsertResult, error) {
-	return c.upsert(ctx, batch, -1)
+	items := make([]UpsertItem, len(batch))
+	for i, mp := range batch {
+		items[i].MiniProgram = mp
+	}
+	return c.upsert(ctx, items, -1)
+}
+
+// UpsertItem is one item of an UpsertHeld batch: the mini-program, already
+// validated, and optionally the wire bytes it was decoded from.
+type UpsertItem struct {
+	MiniProgram *v1.MiniProgram
+	// Wire, when not nil, is the encoding MiniProgram was decoded from, and
+	// StorableWire(Wire) holds: the record is then Wire with the server's
+	// fields appended (in place if it has WireTailSize spare capacity),
+	// instead of a new encoding of the message. The batch takes it over.
+	Wire []byte
 }
 
 // UpsertHeld is Upsert for a writer that acknowledges later, such as an
@@ -427,7 +548,7 @@ func (c *Catalog) Upsert(ctx context.Context, batch []*v1.MiniProgram) ([]Upsert
 // the next other write, or at Flush — so that the index is rebuilt once for
 // many batches. The caller must call Flush before it acknowledges anything,
 // including in an error that says what was committed.
-func (c *Catalog) UpsertHeld(ctx context.Context, batch []*v1.MiniProgram, maxHeld int) ([]UpsertResult, error) {
+func (c *Catalog) UpsertHeld(ctx context.Context, batch []UpsertItem, maxHeld int) ([]UpsertResult, error) {
 	return c.upsert(ctx, batch, max(maxHeld, 0))
 }
 
@@ -435,7 +556,7 @@ func (c *Catalog) UpsertHeld(ctx context.Context, batch []*v1.MiniProgram, maxHe
 func (c *Catalog) Flush() { c.commits.Flush() }
 
 // upsert is Upsert (maxHeld < 0) and UpsertHeld.
-func (c *Catalog) upsert(ctx context.Context, batch []*v1.MiniProgram, maxHeld int) ([]UpsertResult, error) {
+func (c *Catalog) upsert(ctx context.Context, batch []UpsertItem, maxHeld int) ([]UpsertResult, error) {
 	res := make([]UpsertResult, len(batch))
 	ts := timestamppb.New(c.now())
 	fn := func(tx store.Tx) ([]Change, error) {
@@ -456,7 +577,8 @@ func (c *Catalog) upsert(ctx context.Context, batch []*v1.MiniProgram, maxHeld i
 			cur.version, cur.created, err = readMeta(cur.id, b)
 			return err
 		}
-		for i, mp := range batch {
+		for i, item := range batch {
+			mp := item.MiniProgram
 			// The batch is the caller's to give away (an import's decoded
 			// stream): set the output-only fields in place rather than
 			// deep-copy a million messages.
@@ -482,7 +604,7 @@ func (c *Catalog) upsert(ctx context.Context, batch []*v1.MiniProgram, maxHeld i
 				return nil, err
 			}
 			mp.UpdateTime = ts
-			cells, err := putAt(tx, key, mp)
+			cells, err := putAt(tx, key, mp, item.Wire)
 			if err != nil {
 				return nil, err
 			}

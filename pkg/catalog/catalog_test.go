@@ -158,7 +158,7 @@ func TestUpsert(t *testing.T) {
 		t.Fatalf("first upsert: %v %v", res, err)
 	}
 	clock = clock.Add(time.Hour)
-	if res, err = c.UpsertHeld(ctx, []*v1.MiniProgram{item("a"), item("c")}, 2); err != nil || !slices.Equal(res, []UpsertResult{Updated, Created}) {
+	if res, err = c.UpsertHeld(ctx, []UpsertItem{{MiniProgram: item("a")}, {MiniProgram: item("c")}}, 2); err != nil || !slices.Equal(res, []UpsertResult{Updated, Created}) {
 		t.Fatalf("held upsert: %v %v", res, err)
 	}
 	got, err := c.Get(ctx, "a")
@@ -169,10 +169,14 @@ func TestUpsert(t *testing.T) {
 	if fmt.Sprint(calls) != "[[a@1 b@1]]" {
 		t.Fatalf("listener calls %v before the flush", calls)
 	}
-	if _, err := c.UpsertHeld(ctx, []*v1.MiniProgram{item("b")}, 2); err != nil || fmt.Sprint(calls) != "[[a@1 b@1] [a@2 c@1 b@2]]" {
-		t.Fatalf("past maxHeld: listener calls %v, %v", calls, err)
+	if _, err := c.UpsertHeld(ctx, []UpsertItem{{MiniProgram: item("b")}}, 2); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := c.UpsertHeld(ctx, []*v1.MiniProgram{item("a")}, 2); err != nil || len(calls) != 2 {
+	c.Flush() // past maxHeld they are handed over in the background: wait for it
+	if fmt.Sprint(calls) != "[[a@1 b@1] [a@2 c@1 b@2]]" {
+		t.Fatalf("past maxHeld: listener calls %v", calls)
+	}
+	if _, err := c.UpsertHeld(ctx, []UpsertItem{{MiniProgram: item("a")}}, 2); err != nil || len(calls) != 2 {
 		t.Fatalf("held again: listener calls %v, %v", calls, err)
 	}
 	c.Flush()

@@ -104,3 +104,19 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLoad is the index's share of the start-up: building it from the
+// whole benchmark catalog (AROUNDME_BENCH_N items, default 1M) at once. Run
+// it with -benchtime 3x or so; it reports wall and CPU time per item (Load
+// uses more than one core).
+func BenchmarkLoad(b *testing.B) {
+	changes := benchImportChanges(b)
+	w := targeting.DefaultWeights()
+	cpu0 := processCPU()
+	for b.Loop() {
+		New(w, nil).Load(changes)
+	}
+	n := float64(b.N * len(changes))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/item")
+	b.ReportMetric(float64(processCPU()-cpu0)/n, "cpu-ns/item")
+}

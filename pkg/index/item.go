@@ -58,7 +58,6 @@ type itemFields struct {
 	category       v1.Category
 	audience       targeting.Audience
 	places         []placeFields
-	offers         []*v1.Offer
 }
 
 type placeFields struct {
@@ -83,19 +82,21 @@ func NewItemWithCells(mp *v1.MiniProgram, w targeting.Weights, cells []uint64) *
 	f := itemFields{
 		id: mp.GetId(), name: mp.GetName(), icon: mp.GetIconUrl(),
 		rating: mp.GetRating(), popularity: mp.GetPopularity(), category: mp.GetCategory(),
-		audience: AudienceOf(mp.GetAudience()), offers: mp.GetOffers(),
-		places: make([]placeFields, len(mp.GetPlaces())),
+		audience: AudienceOf(mp.GetAudience()),
+		places:   make([]placeFields, len(mp.GetPlaces())),
 	}
 	for i, p := range mp.GetPlaces() {
 		f.places[i] = placeFields{id: p.GetId(), label: p.GetLabel(),
 			lat: p.GetLocation().GetLatitude(), lng: p.GetLocation().GetLongitude()}
 	}
-	return f.build(w, cells)
+	return f.build(w, cells, mp.GetOffers())
 }
 
 // build lays the item out in two allocations (see Item), with the cells of
-// its places if cells has one per place.
-func (f *itemFields) build(w targeting.Weights, cells []uint64) *Item {
+// its places if cells has one per place, and offers (kept, shared). The
+// offers are not a field of f so that f, whose strings and places may live
+// on the caller's stack, does not escape.
+func (f *itemFields) build(w targeting.Weights, cells []uint64, offers []*v1.Offer) *Item {
 	size := len(f.id) + len(f.name) + len(f.icon)
 	for _, p := range f.places {
 		size += len(p.id) + len(p.label)
@@ -124,7 +125,7 @@ func (f *itemFields) build(w targeting.Weights, cells []uint64) *Item {
 	it.Rating, it.Popularity = f.rating, f.popularity
 	it.Audience = f.audience
 	it.Category = f.category
-	it.Offers = f.offers
+	it.Offers = offers
 	it.Static = w.Static(it.Rating, it.Popularity, it.Audience)
 	for i, p := range f.places {
 		it.Places[i] = PlaceInfo{Pt: geo.PointFromDeg(p.lat, p.lng), Lat: p.lat, Lng: p.lng,
@@ -138,6 +139,10 @@ func (f *itemFields) build(w targeting.Weights, cells []uint64) *Item {
 
 // hasCells reports whether the item was built with its places' cells.
 func (it *Item) hasCells() bool { return len(it.Places) > 0 && it.Places[0].Cell != 0 }
+
+// HasCells reports whether the item knows the H3 cell of each of its places
+// (built with them), so that a loader need not compute them (Leaves).
+func (it *Item) HasCells() bool { return it.hasCells() }
 
 // Leaves returns the H3 cell (LeafRes) of each place: the ones it was built
 // with, else one geo.CellOf per place (~0.5 µs), which is why loaders

@@ -1,8 +1,11 @@
 package index
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
+	"unsafe"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/targeting"
@@ -26,22 +29,40 @@ const (
 // DecodeItem builds the Item of an encoded MiniProgram record directly from
 // its wire bytes, reading only the fields the index needs — at start-up this
 // replaces a full proto.Unmarshal per record and most of its garbage. It
-// returns the id, the item (nil when hidden) and, if the record carries a
-// packed-fixed64 field cellsField with one cell per place, those cells.
-// Strings are copied (into the item's one text allocation), so raw may be
-// reused. Any malformation is an error, never a panic.
-func DecodeItem(raw []byte, w targeting.Weights, cellsField protowire.Number) (id string, it *Item, cells []uint64, err error) {
+// returns the id and the item (nil when hidden). If the record carries a
+// packed-fixed64 field cellsField with one cell per place, the item's places
+// keep those cells (PlaceInfo.Cell; HasCells reports it), else they have none.
+// Nothing returned refers to raw (strings are copied into the item's one
+// text allocation), so raw may be reused. Any malformation is an error,
+// never a panic.
+//
+// Until build copies them, the decoded strings are views of raw, not
+// copies, and up to four places (and their cells) are decoded into buffers
+// on the stack: a record costs the item's own two allocations plus one per
+// offer (a million records are decoded at every start).
+func DecodeItem(raw []byte, w targeting.Weights, cellsField protowire.Number) (id string, it *Item, err error) {
 	var f itemFields
+	var offers []*v1.Offer
+	var buf [4]placeFields
+	f.places = buf[:0]
 	var hidden bool
 	var cellBytes []byte
-	err = forFields(raw, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+	// A loop rather than forFields: its closure would move buf to the heap.
+	for b := raw; len(b) > 0; {
+		var num protowire.Number
+		var typ protowire.Type
+		var v []byte
+		var x uint64
+		if num, typ, v, x, b = nextField(b); b == nil {
+			return "", nil, errRecord
+		}
 		switch {
 		case num == mpID && typ == protowire.BytesType:
-			f.id = string(v)
+			f.id = view(v)
 		case num == mpName && typ == protowire.BytesType:
-			f.name = string(v)
+			f.name = view(v)
 		case num == mpIconURL && typ == protowire.BytesType:
-			f.icon = string(v)
+			f.icon = view(v)
 		case num == mpCategory && typ == protowire.VarintType:
 			f.category = v1.Category(int32(x))
 		case num == mpRating && typ == protowire.Fixed64Type:
@@ -53,45 +74,51 @@ func DecodeItem(raw []byte, w targeting.Weights, cellsField protowire.Number) (i
 		case num == mpPlaces && typ == protowire.BytesType:
 			p, err := decodePlace(v)
 			if err != nil {
-				return err
+				return "", nil, err
 			}
 			f.places = append(f.places, p)
 		case num == mpAudience && typ == protowire.BytesType:
-			return decodeAudience(v, &f.audience)
+			if err := decodeAudience(v, &f.audience); err != nil {
+				return "", nil, err
+			}
 		case num == mpOffers && typ == protowire.BytesType:
 			o := &v1.Offer{}
 			if err := proto.Unmarshal(v, o); err != nil {
-				return err
+				return "", nil, err
 			}
-			f.offers = append(f.offers, o)
+			offers = append(offers, o)
 		case num == cellsField && typ == protowire.BytesType:
 			cellBytes = v
 		}
-		return nil
-	})
-	if err != nil {
-		return "", nil, nil, err
 	}
 	if hidden {
-		return f.id, nil, nil, nil
+		return strings.Clone(f.id), nil, nil
 	}
+	var cells []uint64
 	if len(cellBytes) == 8*len(f.places) {
-		cells = make([]uint64, len(f.places))
-		for i := range cells {
-			cells[i], _ = protowire.ConsumeFixed64(cellBytes[8*i:])
+		var cbuf [4]uint64
+		cells = cbuf[:0]
+		for i := range f.places {
+			cells = append(cells, binary.LittleEndian.Uint64(cellBytes[8*i:]))
 		}
 	}
-	return f.id, f.build(w, cells), cells, nil
+	it = f.build(w, cells, offers)
+	return it.ID, it, nil
 }
+
+// view returns b as a string without copying it: valid only as long as b
+// is, and only until b is modified. DecodeItem's fields are such views until
+// build copies them.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func decodePlace(b []byte) (placeFields, error) {
 	var p placeFields
 	err := forFields(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		switch {
 		case num == plID && typ == protowire.BytesType:
-			p.id = string(v)
+			p.id = view(v)
 		case num == plLabel && typ == protowire.BytesType:
-			p.label = string(v)
+			p.label = view(v)
 		case num == plLocation && typ == protowire.BytesType:
 			return forFields(v, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
 				switch {
@@ -148,34 +175,44 @@ func decodeAudience(b []byte, a *targeting.Audience) error {
 // of a length-delimited field, x the value of a varint or fixed one.
 func forFields(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
+		num, typ, v, x, rest := nextField(b)
+		if rest == nil {
 			return errRecord
 		}
-		b = b[n:]
-		var v []byte
-		var x uint64
-		switch typ {
-		case protowire.VarintType:
-			x, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed64Type:
-			x, n = protowire.ConsumeFixed64(b)
-		case protowire.Fixed32Type:
-			var x32 uint32
-			x32, n = protowire.ConsumeFixed32(b)
-			x = uint64(x32)
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return errRecord
-		}
-		b = b[n:]
+		b = rest
 		if err := fn(num, typ, v, x); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nextField reads the first field of b: v is the payload of a
+// length-delimited field, x the value of a varint or fixed one, rest what
+// follows (empty, not nil, at the end; nil if the field is malformed).
+// b must not be nil.
+func nextField(b []byte) (num protowire.Number, typ protowire.Type, v []byte, x uint64, rest []byte) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return 0, 0, nil, 0, nil
+	}
+	b = b[n:]
+	switch typ {
+	case protowire.VarintType:
+		x, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed64Type:
+		x, n = protowire.ConsumeFixed64(b)
+	case protowire.Fixed32Type:
+		var x32 uint32
+		x32, n = protowire.ConsumeFixed32(b)
+		x = uint64(x32)
+	case protowire.BytesType:
+		v, n = protowire.ConsumeBytes(b)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, b)
+	}
+	if n < 0 {
+		return 0, 0, nil, 0, nil
+	}
+	return num, typ, v, x, b[n:] // not nil: b is not
 }

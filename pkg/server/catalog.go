@@ -133,7 +133,7 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 	}
 
 	// The committer owns created/updated; the receiver owns failed/errors.
-	batches := make(chan []*v1.MiniProgram, 1)
+	batches := make(chan []catalog.UpsertItem, 1)
 	var created, updated int64
 	commitErr := make(chan error, 1)
 	go func() {
@@ -174,9 +174,10 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 		return recvErr
 	}
 
-	batch := make([]*v1.MiniProgram, 0, s.importBatch)
+	batch := make([]catalog.UpsertItem, 0, s.importBatch)
 	for index := int64(0); ; index++ {
-		req, err := stream.Recv()
+		var in importRequest // the request and its mini-program's wire bytes (codec.go)
+		err := stream.RecvMsg(&in)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -195,7 +196,7 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 			return apierr.New(codes.ResourceExhausted, "import stream cut at item %d: one stream carries at most %d items (--max-import-items); the %d valid items before it were committed (created %d, updated %d, failed %d): send the rest in another stream",
 				index, s.maxImport, created+updated, created, updated, resp.Failed)
 		}
-		mp := req.GetMiniProgram()
+		mp := in.req.GetMiniProgram()
 		var v apierr.Violations
 		if mp == nil {
 			v.Add("mini_program", "required")
@@ -209,14 +210,14 @@ func (s *catalogService) ImportMiniPrograms(stream v1.CatalogService_ImportMiniP
 			fail(index, mp.GetId(), err.Error())
 			continue
 		}
-		batch = append(batch, mp)
+		batch = append(batch, catalog.UpsertItem{MiniProgram: mp, Wire: in.wire})
 		if len(batch) == s.importBatch {
 			select {
 			case batches <- batch:
 			case <-ctx.Done():
 				return finish(ctx.Err())
 			}
-			batch = make([]*v1.MiniProgram, 0, s.importBatch)
+			batch = make([]catalog.UpsertItem, 0, s.importBatch)
 		}
 	}
 	if len(batch) > 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/config"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // sample returns a valid mini-program.
@@ -349,6 +351,10 @@ func TestImport(t *testing.T) {
 			mp.Places[0].Location.Latitude = math.NaN()
 		case 15:
 			mp.Id = "BAD ID"
+		case 20:
+			// Output-only fields a client sent are ignored (this item's
+			// bytes are encoded again; the others are stored as sent).
+			mp.Version, mp.CreateTime = 99, timestamppb.New(time.Unix(5, 0))
 		}
 		if err := stream.Send(&v1.ImportMiniProgramsRequest{MiniProgram: mp}); err != nil {
 			t.Fatal(err)
@@ -372,6 +378,20 @@ func TestImport(t *testing.T) {
 	}
 	if _, err := c.GetMiniProgram(ctx, &v1.GetMiniProgramRequest{Id: "imp-004"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("bad item stored: %v", err)
+	}
+	for _, id := range []string{"imp-005", "imp-020"} {
+		got, err := c.GetMiniProgram(ctx, &v1.GetMiniProgramRequest{Id: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp := got.MiniProgram
+		if mp.Version != 1 || mp.CreateTime == nil || !mp.CreateTime.AsTime().Equal(mp.UpdateTime.AsTime()) || mp.CreateTime.AsTime().Before(time.Unix(1e9, 0)) {
+			t.Fatalf("%s: version %d, times %v %v", id, mp.Version, mp.CreateTime, mp.UpdateTime)
+		}
+		mp.Version, mp.CreateTime, mp.UpdateTime = 0, nil, nil
+		if want := sample(id); !proto.Equal(mp, want) {
+			t.Fatalf("%s stored as\n%v\nsent\n%v", id, mp, want)
+		}
 	}
 
 	// Only the first 100 errors are listed; all are counted.

@@ -5,8 +5,11 @@ import (
 	"testing"
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
+	"github.com/aroundme/aroundme/pkg/catalog"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -92,4 +95,66 @@ func TestRespBufs(t *testing.T) {
 			p.Put(b)
 		}
 	}
+}
+
+// TestImportRequestWire: an import request that is one plain mini_program
+// keeps that mini-program's wire bytes (with room for the record's tail);
+// one whose bytes cannot be stored as they are (output-only fields, unknown
+// fields, extra request fields), or that has no mini-program, keeps none.
+// Every one decodes as gRPC's codec decodes it.
+func TestImportRequestWire(t *testing.T) {
+	c := newWireCodec()
+	ref := encoding.GetCodecV2(grpcproto.Name)
+	withVersion := sample("v")
+	withVersion.Version = 4
+	unknown := sample("u")
+	unknown.ProtoReflect().SetUnknown([]byte{0xa0, 0x01, 0x01}) // field 20, varint 1
+	plain, _ := proto.Marshal(sample("p"))
+	twice := append(protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), plain),
+		protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), plain)...)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		keep bool
+	}{
+		{"plain", mustMarshal(t, &v1.ImportMiniProgramsRequest{MiniProgram: sample("p")}), true},
+		{"output-only field", mustMarshal(t, &v1.ImportMiniProgramsRequest{MiniProgram: withVersion}), false},
+		{"unknown field", mustMarshal(t, &v1.ImportMiniProgramsRequest{MiniProgram: unknown}), false},
+		{"mini_program twice (merged)", twice, false},
+		{"no mini_program", nil, false},
+	} {
+		var in importRequest
+		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(tc.b)}, &in); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want := &v1.ImportMiniProgramsRequest{}
+		if err := ref.Unmarshal(mem.BufferSlice{mem.SliceBuffer(tc.b)}, want); err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(in.req, want) {
+			t.Fatalf("%s: decoded %v, want %v", tc.name, in.req, want)
+		}
+		if (in.wire != nil) != tc.keep {
+			t.Fatalf("%s: wire kept = %v, want %v", tc.name, in.wire != nil, tc.keep)
+		}
+		if in.wire == nil {
+			continue
+		}
+		if !bytes.Equal(in.wire, plain) || cap(in.wire)-len(in.wire) < catalog.WireTailSize(len(want.MiniProgram.Places)) {
+			t.Fatalf("%s: wire %x (cap %d), want %x", tc.name, in.wire, cap(in.wire), plain)
+		}
+	}
+	var in importRequest
+	if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer([]byte{0x0a, 0x05})}, &in); err == nil {
+		t.Fatal("a truncated request decoded")
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -76,7 +76,8 @@ var (
 )
 
 // auditKeys are log attributes allowed to hold precise numbers: timings.
-var auditKeys = map[string]bool{"duration": true, "took": true, "time": true, "grace": true}
+var auditKeys = map[string]bool{"duration": true, "took": true, "time": true, "grace": true,
+	"catalog_decode": true, "index_build": true, "campaigns_load": true} // the phases of the start-up
 
 // scan returns every finding, or none. It also fails on an empty audit (the
 // suite must have produced traffic for the scan to mean anything).

@@ -12,8 +12,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestCRUD(t *testing.T) {
@@ -683,6 +685,81 @@ func TestCommitter(t *testing.T) {
 	})
 }
 
+// TestCommitterHandOver: changes handed over past maxHeld reach the
+// listeners while the writer goes on committing; the next hand-over, an
+// Update and Flush wait for them, so the listener sees every change once,
+// in commit order, and Flush returns only once everything has arrived. A
+// listener that checks it is never called concurrently runs under -race.
+func TestCommitterHandOver(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{})
+	c := NewCommitter[int](db)
+	var (
+		got     []int
+		inside  atomic.Int32
+		release = make(chan struct{})
+		entered = make(chan struct{}, 100)
+	)
+	c.Listen(func(ch []int) {
+		if inside.Add(1) != 1 {
+			t.Error("listener called concurrently")
+		}
+		entered <- struct{}{}
+		if ch[0] == 0 {
+			<-release // the first hand-over stalls until the writer has moved on
+		}
+		got = append(got, ch...)
+		inside.Add(-1)
+	})
+	ctx := context.Background()
+	n := 0
+	write := func(k int) func(Tx) ([]int, error) {
+		return func(tx Tx) ([]int, error) {
+			return []int{k}, tx.Set(fmt.Sprint("k", k), []byte{byte(k)})
+		}
+	}
+	// 0, 1, 2: past maxHeld 2, handed over; the listener stalls.
+	for ; n < 3; n++ {
+		if err := c.UpdateHeld(ctx, write(n), 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-entered
+	// The writer is not held up by the stalled listener.
+	for ; n < 5; n++ {
+		if err := c.UpdateHeld(ctx, write(n), 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// An Update waits for the hand-over, then delivers 3, 4 and its own.
+		if err := c.Update(ctx, write(5)); err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-done:
+		t.Fatal("Update returned before the changes committed before it reached the listener")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-done
+	for n = 6; n < 40; n++ {
+		if err := c.UpdateHeld(ctx, write(n), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Flush()
+	want := make([]int, 40)
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("listener saw %v", got)
+	}
+}
+
 // TestCommitterHeld: held changes reach the listeners in commit order, all
 // at once — past maxHeld, with the next Update's (even a failed one's
 // neighbours), or at Flush — and never those of a failed transaction.
@@ -721,6 +798,9 @@ func TestCommitterHeld(t *testing.T) {
 		if failed := strings.Contains(s.name, "failed"); (err != nil) != failed {
 			t.Fatalf("%s: error %v", s.name, err)
 		}
+		c.mu.Lock()
+		c.waitLocked() // a hand-over past maxHeld runs in the background
+		c.mu.Unlock()
 		if got := fmt.Sprint(calls); got != s.want {
 			t.Fatalf("%s: listener calls %s, want %s", s.name, got, s.want)
 		}

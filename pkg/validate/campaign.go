@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -273,6 +274,13 @@ func Schedule(v *apierr.Violations, path string, s *v1.Schedule) {
 // LoadTimeZone resolves a schedule's IANA time zone ("" = UTC). "Local" is
 // refused: it would mean the server's own zone, which the caller cannot
 // know and which may differ between replicas.
+//
+// Zones are loaded once and shared (a *time.Location is immutable): the
+// server resolves every campaign's zone at start-up, and time.LoadLocation
+// reads and parses the zone file into a new Location on every call — 100k
+// campaigns in a handful of zones made 100k copies (~3.5 µs and a few KB
+// each, kept for the campaign's life). Only names that loaded are kept,
+// so the cache holds at most the zones of the tz database.
 func LoadTimeZone(name string) (*time.Location, error) {
 	switch {
 	case name == "":
@@ -282,12 +290,19 @@ func LoadTimeZone(name string) (*time.Location, error) {
 	case name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, ".."):
 		return nil, fmt.Errorf("%q: want an IANA time zone name such as Asia/Shanghai", clip(name))
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("%q: unknown IANA time zone", clip(name))
 	}
+	zones.Store(strings.Clone(name), loc)
 	return loc, nil
 }
+
+// zones caches LoadTimeZone's locations by name.
+var zones sync.Map
 
 func checkBudget(v *apierr.Violations, path string, b *v1.Budget) {
 	if b == nil {

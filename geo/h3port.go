@@ -124,7 +124,7 @@ func cellsOfGo(latDeg, lngDeg float64, res []int, dst []uint64) []uint64 {
 		if ok {
 			cell = h3Orient(raw, p.face, bcr)
 		}
-		if !p.certain(x, y, scale, i, j, k) {
+		if !p.certainAt(x, y, scale, i, j, k, 1) {
 			cell, ok = uint64(h3.LatLngToCell(h3.LatLng{Lat: latDeg, Lng: lngDeg}, r)), false
 		}
 		dst = append(dst, cell)
@@ -267,11 +267,6 @@ func (p *h3Proj) hex2d(res int) (x, y, scale float64) {
 		}
 	}
 	return x, y, scale
-}
-
-// certain is certainAt with the production tolerance.
-func (p *h3Proj) certain(x, y, scale float64, i, j, k int) bool {
-	return p.certainAt(x, y, scale, i, j, k, 1)
 }
 
 // certainAt reports whether the hex (i, j, k) found for (x, y) is the C

@@ -53,7 +53,7 @@ type liveCampaign struct {
 	terms                   ledger.Terms
 	fence                   geo.Geofence
 
-	// acct is the campaign's counters in the ledger (set by publish).
+	// acct is the campaign's counters in the ledger.
 	acct ledger.Account
 	// ctrFrom is the (clicks, impressions) ctr was computed from, under
 	// sponsors.hotMu; {-1, -1} before the first computation.
@@ -96,12 +96,7 @@ func (lc *liveCampaign) clickRate() float64 { return math.Float64frombits(lc.ctr
 // nothing when the counts are those the CTR was computed from: the
 // periodic refresh visits every campaign, and few have new events.
 func (sp *sponsors) refreshCTR(lc *liveCampaign) {
-	var clicks, imps int64
-	if lc.acct != (ledger.Account{}) {
-		clicks, imps = lc.acct.Clicks()
-	} else { // before publish
-		clicks, imps = sp.ledger.Clicks(lc.id)
-	}
+	clicks, imps := lc.acct.Clicks()
 	sp.hotMu.Lock()
 	defer sp.hotMu.Unlock()
 	if lc.ctrFrom == [2]int64{clicks, imps} {
@@ -150,7 +145,6 @@ func (sp *sponsors) setHotLocked(lc *liveCampaign) {
 // single loader): its ranking entry is written before the covering index
 // can return its key.
 func (sp *sponsors) publish(lc *liveCampaign) {
-	lc.acct = sp.ledger.Account(lc.id)
 	sp.hotMu.Lock()
 	sp.live.Store(lc.id, lc)
 	sp.setHotLocked(lc)
@@ -224,7 +218,7 @@ func (sp *sponsors) newLive(c *v1.Campaign, cov *geo.GeofenceCovering) (*liveCam
 		bid:      targeting.Bid{Model: uint8(c.GetBid().GetModel()), AmountMicros: c.GetBid().GetAmountMicros()},
 		even:     c.GetBudget().GetPacing() != v1.Pacing_PACING_ASAP,
 		headline: c.GetCreative().GetHeadline(), cta: c.GetCreative().GetCallToAction(), image: c.GetCreative().GetImageUrl(),
-		fence: fence, ctrFrom: [2]int64{-1, -1},
+		fence: fence, acct: sp.ledger.Account(c.GetId()), ctrFrom: [2]int64{-1, -1},
 	}
 	sch := c.GetSchedule()
 	loc, err := validate.LoadTimeZone(sch.GetTimeZone())
@@ -623,7 +617,7 @@ func (q *hintQueue) peek() hint {
 	if q.heaped {
 		return q.h[0]
 	}
-	if q.max < 0 || q.max >= len(q.h) {
+	if q.max < 0 {
 		m := 0
 		for i := 1; i < len(q.h); i++ {
 			if q.h[i] > q.h[m] {

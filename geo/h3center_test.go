@@ -305,3 +305,58 @@ func TestH3DescendDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestHexVerticesOracle: h3CellIsPentagon is H3's isPentagon, and where
+// h3HexVertices gives a cell's vertices they are the C's, vertex by vertex
+// in the C's order, on every set of
+// h3CenterSets; and where it declines, the cell does reach past its face
+// (the C gives more than six vertices, or puts one on another face: then
+// its face's clearance is within the cell's bound). Cells within
+// h3PolarRad of a pole, where the C's vertices carry large rounding
+// errors, are only logged.
+func TestHexVerticesOracle(t *testing.T) {
+	for _, set := range h3CenterSets(t) {
+		worst, worstPolar := 0.0, 0.0
+		took, declined := 0, 0
+		for _, c := range set.cells {
+			if h3CellIsPentagon(uint64(c)) != c.IsPentagon() {
+				t.Fatalf("%#x: h3CellIsPentagon %v, H3 %v", uint64(c), !c.IsPentagon(), c.IsPentagon())
+			}
+			if c.IsPentagon() {
+				continue
+			}
+			res := c.Resolution()
+			face, i, j, k := h3CellToFaceIjk(uint64(c))
+			p := h3FaceIjkToPoint(face, i, j, k, res)
+			polar := math.Abs(p.Z) > math.Cos(cellBoundRad(res)+h3PolarRad)
+			v, ok := h3HexVertices(face, i, j, k, res)
+			b := c.Boundary()
+			if !ok {
+				declined++
+				if len(b) == 6 && h3FaceEdgeClearance(p, face) > math.Sin(cellBoundRad(res)) {
+					t.Fatalf("%s: %#x (res %d): declined, but the cell is clear of its face's edges", set.name, uint64(c), res)
+				}
+				continue
+			}
+			took++
+			if len(b) != 6 {
+				t.Fatalf("%s: %#x (res %d): 6 vertices, H3 gives %d", set.name, uint64(c), res, len(b))
+			}
+			for n, ll := range b {
+				a := angle(v[n], PointFromDeg(ll.Lat, ll.Lng))
+				if polar {
+					worstPolar = max(worstPolar, a)
+					continue
+				}
+				worst = max(worst, a)
+				if !(a < h3VertexTolRad) {
+					la, ln := v[n].Deg()
+					t.Fatalf("%s: %#x (res %d) vertex %d: %v, %v; H3 says %v, %v: %g rad apart",
+						set.name, uint64(c), res, n, la, ln, ll.Lat, ll.Lng, a)
+				}
+			}
+		}
+		t.Logf("%s: %d hexagons in Go, %d left to C; largest vertex distance to H3's %.3g rad (%.3g within %v rad of a pole)",
+			set.name, took, declined, worst, worstPolar, h3PolarRad)
+	}
+}

@@ -40,12 +40,13 @@ func FuzzLatLngToCell(f *testing.F) {
 	})
 }
 
-// FuzzCellCenterPoint compares cellCenterPoint and cellBoundRad with H3's
-// C cellToLatLng and cellToBoundary, for the cell of any valid position at
-// any resolution and its neighbours up to three steps away (pentagons'
-// neighbourhoods, face overages): the centre within h3CenterTolAt, and
-// every C vertex within cellBoundRad of it (away from the poles, see
-// h3PolarRad).
+// FuzzCellCenterPoint compares cellCenterPoint, cellBoundRad and
+// h3HexVertices with H3's C cellToLatLng and cellToBoundary, for the cell
+// of any valid position at any resolution and its neighbours up to three
+// steps away (pentagons' neighbourhoods, face overages): the centre within
+// h3CenterTolAt, every C vertex within cellBoundRad of it, and the Go
+// vertices, where given, the C's one by one (both away from the poles, as
+// the classifier uses them).
 func FuzzCellCenterPoint(f *testing.F) {
 	f.Add(37.775938728915946, -122.41795063018799, uint8(9), uint8(1))
 	f.Add(58.2876, -10.5334, uint8(11), uint8(3)) // near a pentagon
@@ -70,6 +71,21 @@ func FuzzCellCenterPoint(f *testing.F) {
 			for _, ll := range b {
 				if a := angle(p, PointFromDeg(ll.Lat, ll.Lng)); !(a <= cellBoundRad(r)) {
 					t.Fatalf("%#x: vertex %v, %v is %g rad from the centre, bound %g", uint64(c), ll.Lat, ll.Lng, a, cellBoundRad(r))
+				}
+			}
+			if c.IsPentagon() {
+				continue
+			}
+			v, ok := h3HexVertices(face, i, j, k, r)
+			if !ok {
+				continue
+			}
+			if len(b) != 6 {
+				t.Fatalf("%#x: 6 Go vertices, H3 gives %d", uint64(c), len(b))
+			}
+			for n, ll := range b {
+				if a := angle(v[n], PointFromDeg(ll.Lat, ll.Lng)); !(a < h3VertexTolRad) {
+					t.Fatalf("%#x vertex %d: %g rad from H3's", uint64(c), n, a)
 				}
 			}
 		}

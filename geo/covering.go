@@ -262,6 +262,14 @@ func seedCells(cl classifier, center Point, rho float64, res int) (int, []h3.Cel
 	k := int(math.Ceil((rhoM+2*edge)/(0.75*edge))) + 1
 	for {
 		rings := origin.GridDiskDistances(k)
+		// As in coverTopDown: near a pentagon h3-go leaves slots that hold
+		// no cell (0, or bits that are not a valid index). Classified, 0
+		// reads as base cell 0 to the C library; it could be kept as a
+		// Boundary cell when r0 is the covering's resolution (a coarse
+		// CoverPolicy.MaxRes), or keep the ring from counting as Outside.
+		for i, rg := range rings {
+			rings[i] = slices.DeleteFunc(rg, func(c h3.Cell) bool { return c == 0 || !ValidCell(uint64(c)) })
+		}
 		if ringOutside(cl, r0, rings[k]) || k > 40 {
 			var all []h3.Cell
 			for _, rg := range rings {

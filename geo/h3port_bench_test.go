@@ -54,3 +54,30 @@ func BenchmarkCellsOf(b *testing.B) {
 	}
 	_ = sink
 }
+
+// BenchmarkCellCenterPoint compares H3's cellToLatLng through cgo (made a
+// unit vector, as the circle classifier would need it) with the Go
+// cellCenterPoint on the same random cells, at the resolutions of a 5 km
+// circle's covering and at the finest.
+func BenchmarkCellCenterPoint(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, res := range []int{PlaceCellRes, h3MaxRes} {
+		cells := make([]h3.Cell, 1024)
+		for i := range cells {
+			cells[i] = h3.LatLngToCell(h3.LatLng{Lat: math.Asin(2*rng.Float64()-1) * 180 / math.Pi, Lng: 360*rng.Float64() - 180}, res)
+		}
+		var sink float64
+		b.Run("cgo/res="+strconv.Itoa(res), func(b *testing.B) {
+			for i := range b.N {
+				ll := cells[i%len(cells)].LatLng()
+				sink += PointFromDeg(ll.Lat, ll.Lng).Z
+			}
+		})
+		b.Run("go/res="+strconv.Itoa(res), func(b *testing.B) {
+			for i := range b.N {
+				sink += cellCenterPoint(uint64(cells[i%len(cells)])).Z
+			}
+		})
+		_ = sink
+	}
+}

@@ -1,11 +1,13 @@
 package geo
 
-// The tables of H3 v4.1.0's latLngToCell (see h3port.go), copied by a
+// The tables of H3 v4.1.0's latLngToCell (see h3port.go) and of the
+// cell-to-face-IJK half of its cellToLatLng (see h3center.go), copied by a
 // throwaway script from the C sources vendored in
 // github.com/uber/h3-go/v4@v4.1.0 (h3_faceijk.c, h3_baseCells.c), digit for
 // digit, so that the Go literals round to the same float64 values as the C
-// ones. Do not edit by hand: the oracle tests (h3port_test.go) exercise
-// every face and base cell and compare whole indexes with the C library's.
+// ones. Do not edit by hand: the oracle tests (h3port_test.go,
+// h3center_test.go) exercise every face and base cell and compare whole
+// indexes and cell centres with the C library's.
 
 // h3FaceCenterGeo holds the icosahedron face centres (faceCenterGeo),
 // latitude and longitude in radians.
@@ -335,4 +337,276 @@ var h3BaseCellCwOffsetPent = [h3NumBaseCells][2]int8{
 	{0, 0},   // base cell 119
 	{0, 0},   // base cell 120
 	{0, 0},   // base cell 121
+}
+
+// h3BaseCellHomeFijk is baseCellData's homeFijk: each base cell's home face
+// and its normalised ijk+ coordinates on that face, {face, i, j, k}.
+var h3BaseCellHomeFijk = [h3NumBaseCells][4]int8{
+	{1, 1, 0, 0},  // base cell 0
+	{2, 1, 1, 0},  // base cell 1
+	{1, 0, 0, 0},  // base cell 2
+	{2, 1, 0, 0},  // base cell 3
+	{0, 2, 0, 0},  // base cell 4
+	{1, 1, 1, 0},  // base cell 5
+	{1, 0, 0, 1},  // base cell 6
+	{2, 0, 0, 0},  // base cell 7
+	{0, 1, 0, 0},  // base cell 8
+	{2, 0, 1, 0},  // base cell 9
+	{1, 0, 1, 0},  // base cell 10
+	{1, 0, 1, 1},  // base cell 11
+	{3, 1, 0, 0},  // base cell 12
+	{3, 1, 1, 0},  // base cell 13
+	{11, 2, 0, 0}, // base cell 14
+	{4, 1, 0, 0},  // base cell 15
+	{0, 0, 0, 0},  // base cell 16
+	{6, 0, 1, 0},  // base cell 17
+	{0, 0, 0, 1},  // base cell 18
+	{2, 0, 1, 1},  // base cell 19
+	{7, 0, 0, 1},  // base cell 20
+	{2, 0, 0, 1},  // base cell 21
+	{0, 1, 1, 0},  // base cell 22
+	{6, 0, 0, 1},  // base cell 23
+	{10, 2, 0, 0}, // base cell 24
+	{6, 0, 0, 0},  // base cell 25
+	{3, 0, 0, 0},  // base cell 26
+	{11, 1, 0, 0}, // base cell 27
+	{4, 1, 1, 0},  // base cell 28
+	{3, 0, 1, 0},  // base cell 29
+	{0, 0, 1, 1},  // base cell 30
+	{4, 0, 0, 0},  // base cell 31
+	{5, 0, 1, 0},  // base cell 32
+	{0, 0, 1, 0},  // base cell 33
+	{7, 0, 1, 0},  // base cell 34
+	{11, 1, 1, 0}, // base cell 35
+	{7, 0, 0, 0},  // base cell 36
+	{10, 1, 0, 0}, // base cell 37
+	{12, 2, 0, 0}, // base cell 38
+	{6, 1, 0, 1},  // base cell 39
+	{7, 1, 0, 1},  // base cell 40
+	{4, 0, 0, 1},  // base cell 41
+	{3, 0, 0, 1},  // base cell 42
+	{3, 0, 1, 1},  // base cell 43
+	{4, 0, 1, 0},  // base cell 44
+	{6, 1, 0, 0},  // base cell 45
+	{11, 0, 0, 0}, // base cell 46
+	{8, 0, 0, 1},  // base cell 47
+	{5, 0, 0, 1},  // base cell 48
+	{14, 2, 0, 0}, // base cell 49
+	{5, 0, 0, 0},  // base cell 50
+	{12, 1, 0, 0}, // base cell 51
+	{10, 1, 1, 0}, // base cell 52
+	{4, 0, 1, 1},  // base cell 53
+	{12, 1, 1, 0}, // base cell 54
+	{7, 1, 0, 0},  // base cell 55
+	{11, 0, 1, 0}, // base cell 56
+	{10, 0, 0, 0}, // base cell 57
+	{13, 2, 0, 0}, // base cell 58
+	{10, 0, 0, 1}, // base cell 59
+	{11, 0, 0, 1}, // base cell 60
+	{9, 0, 1, 0},  // base cell 61
+	{8, 0, 1, 0},  // base cell 62
+	{6, 2, 0, 0},  // base cell 63
+	{8, 0, 0, 0},  // base cell 64
+	{9, 0, 0, 1},  // base cell 65
+	{14, 1, 0, 0}, // base cell 66
+	{5, 1, 0, 1},  // base cell 67
+	{16, 0, 1, 1}, // base cell 68
+	{8, 1, 0, 1},  // base cell 69
+	{5, 1, 0, 0},  // base cell 70
+	{12, 0, 0, 0}, // base cell 71
+	{7, 2, 0, 0},  // base cell 72
+	{12, 0, 1, 0}, // base cell 73
+	{10, 0, 1, 0}, // base cell 74
+	{9, 0, 0, 0},  // base cell 75
+	{13, 1, 0, 0}, // base cell 76
+	{16, 0, 0, 1}, // base cell 77
+	{15, 0, 1, 1}, // base cell 78
+	{15, 0, 1, 0}, // base cell 79
+	{16, 0, 1, 0}, // base cell 80
+	{14, 1, 1, 0}, // base cell 81
+	{13, 1, 1, 0}, // base cell 82
+	{5, 2, 0, 0},  // base cell 83
+	{8, 1, 0, 0},  // base cell 84
+	{14, 0, 0, 0}, // base cell 85
+	{9, 1, 0, 1},  // base cell 86
+	{14, 0, 0, 1}, // base cell 87
+	{17, 0, 0, 1}, // base cell 88
+	{12, 0, 0, 1}, // base cell 89
+	{16, 0, 0, 0}, // base cell 90
+	{17, 0, 1, 1}, // base cell 91
+	{15, 0, 0, 1}, // base cell 92
+	{16, 1, 0, 1}, // base cell 93
+	{9, 1, 0, 0},  // base cell 94
+	{15, 0, 0, 0}, // base cell 95
+	{13, 0, 0, 0}, // base cell 96
+	{8, 2, 0, 0},  // base cell 97
+	{13, 0, 1, 0}, // base cell 98
+	{17, 1, 0, 1}, // base cell 99
+	{19, 0, 1, 0}, // base cell 100
+	{14, 0, 1, 0}, // base cell 101
+	{19, 0, 1, 1}, // base cell 102
+	{17, 0, 1, 0}, // base cell 103
+	{13, 0, 0, 1}, // base cell 104
+	{17, 0, 0, 0}, // base cell 105
+	{16, 1, 0, 0}, // base cell 106
+	{9, 2, 0, 0},  // base cell 107
+	{15, 1, 0, 1}, // base cell 108
+	{15, 1, 0, 0}, // base cell 109
+	{18, 0, 1, 1}, // base cell 110
+	{18, 0, 0, 1}, // base cell 111
+	{19, 0, 0, 1}, // base cell 112
+	{17, 1, 0, 0}, // base cell 113
+	{19, 0, 0, 0}, // base cell 114
+	{18, 0, 1, 0}, // base cell 115
+	{18, 1, 0, 1}, // base cell 116
+	{19, 2, 0, 0}, // base cell 117
+	{19, 1, 0, 0}, // base cell 118
+	{18, 0, 0, 0}, // base cell 119
+	{19, 1, 0, 1}, // base cell 120
+	{18, 1, 0, 0}, // base cell 121
+}
+
+// h3FaceNeighbors is faceNeighbors: for each face, the face across its
+// edge in each quadrant (central, ij, ki, jk), the translation of the
+// origin into that face's coordinates at resolution 0 and the 60° ccw
+// rotations into them.
+var h3FaceNeighbors = [h3NumFaces][4]h3FaceOrientIJK{
+	{ // face 0
+		{0, 0, 0, 0, 0}, // central face
+		{4, 2, 0, 2, 1}, // ij quadrant
+		{1, 2, 2, 0, 5}, // ki quadrant
+		{5, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 1
+		{1, 0, 0, 0, 0}, // central face
+		{0, 2, 0, 2, 1}, // ij quadrant
+		{2, 2, 2, 0, 5}, // ki quadrant
+		{6, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 2
+		{2, 0, 0, 0, 0}, // central face
+		{1, 2, 0, 2, 1}, // ij quadrant
+		{3, 2, 2, 0, 5}, // ki quadrant
+		{7, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 3
+		{3, 0, 0, 0, 0}, // central face
+		{2, 2, 0, 2, 1}, // ij quadrant
+		{4, 2, 2, 0, 5}, // ki quadrant
+		{8, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 4
+		{4, 0, 0, 0, 0}, // central face
+		{3, 2, 0, 2, 1}, // ij quadrant
+		{0, 2, 2, 0, 5}, // ki quadrant
+		{9, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 5
+		{5, 0, 0, 0, 0},  // central face
+		{10, 2, 2, 0, 3}, // ij quadrant
+		{14, 2, 0, 2, 3}, // ki quadrant
+		{0, 0, 2, 2, 3},  // jk quadrant
+	},
+	{ // face 6
+		{6, 0, 0, 0, 0},  // central face
+		{11, 2, 2, 0, 3}, // ij quadrant
+		{10, 2, 0, 2, 3}, // ki quadrant
+		{1, 0, 2, 2, 3},  // jk quadrant
+	},
+	{ // face 7
+		{7, 0, 0, 0, 0},  // central face
+		{12, 2, 2, 0, 3}, // ij quadrant
+		{11, 2, 0, 2, 3}, // ki quadrant
+		{2, 0, 2, 2, 3},  // jk quadrant
+	},
+	{ // face 8
+		{8, 0, 0, 0, 0},  // central face
+		{13, 2, 2, 0, 3}, // ij quadrant
+		{12, 2, 0, 2, 3}, // ki quadrant
+		{3, 0, 2, 2, 3},  // jk quadrant
+	},
+	{ // face 9
+		{9, 0, 0, 0, 0},  // central face
+		{14, 2, 2, 0, 3}, // ij quadrant
+		{13, 2, 0, 2, 3}, // ki quadrant
+		{4, 0, 2, 2, 3},  // jk quadrant
+	},
+	{ // face 10
+		{10, 0, 0, 0, 0}, // central face
+		{5, 2, 2, 0, 3},  // ij quadrant
+		{6, 2, 0, 2, 3},  // ki quadrant
+		{15, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 11
+		{11, 0, 0, 0, 0}, // central face
+		{6, 2, 2, 0, 3},  // ij quadrant
+		{7, 2, 0, 2, 3},  // ki quadrant
+		{16, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 12
+		{12, 0, 0, 0, 0}, // central face
+		{7, 2, 2, 0, 3},  // ij quadrant
+		{8, 2, 0, 2, 3},  // ki quadrant
+		{17, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 13
+		{13, 0, 0, 0, 0}, // central face
+		{8, 2, 2, 0, 3},  // ij quadrant
+		{9, 2, 0, 2, 3},  // ki quadrant
+		{18, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 14
+		{14, 0, 0, 0, 0}, // central face
+		{9, 2, 2, 0, 3},  // ij quadrant
+		{5, 2, 0, 2, 3},  // ki quadrant
+		{19, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 15
+		{15, 0, 0, 0, 0}, // central face
+		{16, 2, 0, 2, 1}, // ij quadrant
+		{19, 2, 2, 0, 5}, // ki quadrant
+		{10, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 16
+		{16, 0, 0, 0, 0}, // central face
+		{17, 2, 0, 2, 1}, // ij quadrant
+		{15, 2, 2, 0, 5}, // ki quadrant
+		{11, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 17
+		{17, 0, 0, 0, 0}, // central face
+		{18, 2, 0, 2, 1}, // ij quadrant
+		{16, 2, 2, 0, 5}, // ki quadrant
+		{12, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 18
+		{18, 0, 0, 0, 0}, // central face
+		{19, 2, 0, 2, 1}, // ij quadrant
+		{17, 2, 2, 0, 5}, // ki quadrant
+		{13, 0, 2, 2, 3}, // jk quadrant
+	},
+	{ // face 19
+		{19, 0, 0, 0, 0}, // central face
+		{15, 2, 0, 2, 1}, // ij quadrant
+		{18, 2, 2, 0, 5}, // ki quadrant
+		{14, 0, 2, 2, 3}, // jk quadrant
+	},
+}
+
+// h3FaceOrientIJK is one entry of faceNeighbors: the neighbouring face, the
+// translation (ti, tj, tk) of the origin, in resolution 0 units, and the
+// 60° ccw rotations from this face's coordinates into the neighbour's.
+type h3FaceOrientIJK struct{ face, ti, tj, tk, ccwRot60 int8 }
+
+// h3MaxDimByCIIres is maxDimByCIIres: the ijk sum of the face's edge in the
+// Class II grid of each resolution (-1 for the Class III ones, which the C
+// never looks up), 2·7^(res/2).
+var h3MaxDimByCIIres = [h3MaxRes + 2]int{
+	2, -1, 14, -1, 98, -1, 686, -1, 4802, -1, 33614, -1, 235298, -1, 1647086, -1, 11529602,
+}
+
+// h3UnitScaleByCIIres is unitScaleByCIIres: the length of a resolution 0
+// unit in the Class II grid of each resolution, 7^(res/2).
+var h3UnitScaleByCIIres = [h3MaxRes + 2]int{
+	1, -1, 7, -1, 49, -1, 343, -1, 2401, -1, 16807, -1, 117649, -1, 823543, -1, 5764801,
 }

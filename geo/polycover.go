@@ -84,6 +84,7 @@ type polyClassifier struct {
 	all          *edgeList
 	north, south h3.Cell // the cells holding the poles at the current level
 	boxes        []box
+	cOnly        bool // every region from the C's boundary (tests)
 }
 
 func newPolyClassifier(pp *polyPrep) *polyClassifier {
@@ -106,9 +107,22 @@ func (cl *polyClassifier) startLevel(res int) {
 	cl.south = h3.LatLngToCell(h3.LatLng{Lat: -90, Lng: 0}, res)
 }
 
-func (cl *polyClassifier) classify(c h3.Cell, _ int, ctx any) (CellState, any) {
-	reg := cellRegion(c, cl.north, cl.south)
+func (cl *polyClassifier) classify(c h3.Cell, res int, ctx any) (CellState, any) {
+	parent, _ := ctx.(*edgeList)
+	if parent == nil {
+		parent = cl.all
+	}
+	var reg cellRegionT
+	ok := false
+	if !cl.cOnly {
+		reg, ok = cl.goRegion(c, res, parent)
+	}
+	if !ok {
+		reg = cellRegion(c, cl.north, cl.south)
+	}
 	switch reg.kind {
+	case regionDecided:
+		return reg.state, nil
 	case regionAll:
 		return Boundary, nil
 	case regionNorth, regionSouth:
@@ -122,47 +136,8 @@ func (cl *polyClassifier) classify(c h3.Cell, _ int, ctx any) (CellState, any) {
 		}
 		return Outside, nil
 	}
-	// Copies of the box that can meet the polygon's frame.
-	pb := cl.pp.bb
-	cl.boxes = cl.boxes[:0]
-	b := reg.b
-	for k := math.Ceil((pb.minX - b.maxX) / 360); k <= math.Floor((pb.maxX-b.minX)/360); k++ {
-		s := box{b.minX + 360*k, b.maxX + 360*k, b.minY, b.maxY}
-		if s.overlaps(pb) {
-			cl.boxes = append(cl.boxes, s)
-		}
-	}
-	if len(cl.boxes) == 0 {
-		return Outside, nil
-	}
-	parent, _ := ctx.(*edgeList)
-	if parent == nil {
-		parent = cl.all
-	}
-	hit := false
-	for _, s := range cl.boxes {
-		el := parent
-		if !el.filter.containsBox(s) {
-			el = cl.all
-		}
-		for _, i := range el.idx {
-			e := &cl.edges[i]
-			if e.bb.overlaps(s) && segmentMeetsBox(e.x1, e.y1, e.x2, e.y2, s) {
-				hit = true
-				break
-			}
-		}
-		if hit {
-			break
-		}
-	}
-	if !hit {
-		for _, s := range cl.boxes {
-			if cl.pp.containsPlane((s.minX+s.maxX)/2, (s.minY+s.maxY)/2) {
-				return Interior, nil
-			}
-		}
-		return Outside, nil
+	if st := cl.boxState(reg.b, parent); st != Boundary {
+		return st, nil
 	}
 	// Boundary: hand the next level the edges near this cell. Its
 	// candidates lie within about one child's width of the cell, so a filter
@@ -171,6 +146,7 @@ func (cl *polyClassifier) classify(c h3.Cell, _ int, ctx any) (CellState, any) {
 	for _, s := range cl.boxes[1:] {
 		f = box{math.Min(f.minX, s.minX), math.Max(f.maxX, s.maxX), math.Min(f.minY, s.minY), math.Max(f.maxY, s.maxY)}
 	}
+	b := reg.b
 	w, h := b.maxX-b.minX, b.maxY-b.minY
 	f = box{f.minX - w, f.maxX + w, f.minY - h, f.maxY + h}
 	src := parent
@@ -186,19 +162,106 @@ func (cl *polyClassifier) classify(c h3.Cell, _ int, ctx any) (CellState, any) {
 	return Boundary, out
 }
 
+// boxState classifies a connected region of the plane, the box b, that
+// holds a cell: Outside when no copy of it (b shifted by multiples of 360°
+// of longitude) meets the polygon's box or, meeting no edge, lies outside;
+// Interior when no edge meets it and it lies inside; else Boundary, with
+// the copies that meet the polygon's box left in cl.boxes. parent holds
+// the edges that can meet boxes within its filter.
+func (cl *polyClassifier) boxState(b box, parent *edgeList) CellState {
+	pb := cl.pp.bb
+	cl.boxes = cl.boxes[:0]
+	for k := math.Ceil((pb.minX - b.maxX) / 360); k <= math.Floor((pb.maxX-b.minX)/360); k++ {
+		s := box{b.minX + 360*k, b.maxX + 360*k, b.minY, b.maxY}
+		if s.overlaps(pb) {
+			cl.boxes = append(cl.boxes, s)
+		}
+	}
+	if len(cl.boxes) == 0 {
+		return Outside
+	}
+	for _, s := range cl.boxes {
+		el := parent
+		if !el.filter.containsBox(s) {
+			el = cl.all
+		}
+		for _, i := range el.idx {
+			e := &cl.edges[i]
+			if e.bb.overlaps(s) && segmentMeetsBox(e.x1, e.y1, e.x2, e.y2, s) {
+				return Boundary
+			}
+		}
+	}
+	for _, s := range cl.boxes {
+		if cl.pp.containsPlane((s.minX+s.maxX)/2, (s.minY+s.maxY)/2) {
+			return Interior
+		}
+	}
+	return Outside
+}
+
+// goRegion finds, without the C library, a region of the plane that
+// holds cell c, or decides the cell outright (regionDecided); ok is false
+// when the C's boundary must be used (cellRegion). First the cap around the
+// cell's Go centre of radius cellBoundRad, which holds the whole cell: its
+// bounding box (a cap of angular radius R around latitude φ spans φ ± R
+// and ±asin(sin R / cos φ) of longitude) decides most cells away from the
+// polygon's edges, by the same test as cellRegion's box. For the rest, a
+// hexagon whose vertices lie on its centre's face gets cellRegion's box
+// from h3HexVertices, which are within h3VertexTolRad (~6e-11°) of the C's
+// — far inside regionMarginDeg. Cells that may reach within h3PolarRad of
+// a pole, where the C's own vertices are less precise and regions become
+// polar strips, and pentagons go to the C.
+func (cl *polyClassifier) goRegion(c h3.Cell, res int, parent *edgeList) (reg cellRegionT, ok bool) {
+	h := uint64(c)
+	face, i, j, k := h3CellToFaceIjk(h)
+	p := h3FaceIjkToPoint(face, i, j, k, res)
+	r := cellBoundRad(res)
+	if math.Abs(p.Z) > math.Cos(min(math.Pi, r+h3PolarRad)) {
+		return reg, false
+	}
+	lat, lng := p.Deg()
+	latRad := lat * math.Pi / 180
+	// Not polar: |φ| + R < 90°, so sin R < cos φ and the asin is defined.
+	half := math.Asin(math.Min(1, math.Sin(r)/math.Cos(latRad))) * 180 / math.Pi
+	rDeg := r * 180 / math.Pi
+	if half <= 45 {
+		m := regionMarginDeg
+		capBox := box{lng - half - m, lng + half + m, lat - rDeg - m, lat + rDeg + m}
+		if st := cl.boxState(capBox, parent); st != Boundary {
+			return cellRegionT{kind: regionDecided, state: st}, true
+		}
+	}
+	if h3CellIsPentagon(h) {
+		return reg, false
+	}
+	v, ok := h3HexVertices(face, i, j, k, res)
+	if !ok {
+		return reg, false
+	}
+	var bnd [6]h3.LatLng
+	for n := range v {
+		bnd[n].Lat, bnd[n].Lng = v[n].Deg()
+	}
+	return regionOf(c, bnd[:], cl.north, cl.south), true
+}
+
 type regionKind uint8
 
 const (
-	regionBox   regionKind = iota
-	regionNorth            // latitude ≥ lat0, every longitude
-	regionSouth            // latitude ≤ lat0, every longitude
-	regionAll              // the whole plane (huge cells spanning the equator)
+	regionBox     regionKind = iota
+	regionNorth              // latitude ≥ lat0, every longitude
+	regionSouth              // latitude ≤ lat0, every longitude
+	regionAll                // the whole plane (huge cells spanning the equator)
+	regionDecided            // no region needed: the cell is state (goRegion)
 )
 
 type cellRegionT struct {
 	kind regionKind
 	lat0 float64
 	b    box // in the cell's own frame: longitudes within 180° of its first vertex
+	// state is the decided cell's state (regionDecided).
+	state CellState
 }
 
 // regionMarginDeg is added to every cell region: ~0.1 mm, far above the
@@ -219,7 +282,11 @@ const polarLatDeg = 89.9
 // longitude, becomes a polar strip (its lowest latitude is at a vertex:
 // great-circle arcs in one hemisphere bulge only poleward).
 func cellRegion(c, north, south h3.Cell) cellRegionT {
-	bnd := c.Boundary()
+	return regionOf(c, c.Boundary(), north, south)
+}
+
+// regionOf is cellRegion from c's boundary vertices bnd.
+func regionOf(c h3.Cell, bnd []h3.LatLng, north, south h3.Cell) cellRegionT {
 	minLat, maxLat := 90.0, -90.0
 	for _, v := range bnd {
 		minLat, maxLat = math.Min(minLat, v.Lat), math.Max(maxLat, v.Lat)

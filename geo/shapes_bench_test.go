@@ -5,17 +5,24 @@ import (
 	"testing"
 )
 
-func BenchmarkCoverCircle5km(b *testing.B) {
-	c := Circle{Center: LatLngDeg{39.9087, 116.3975}, RadiusM: 5000}
+// benchCover covers s (default policy) in a loop, reporting its cells.
+func benchCover(b *testing.B, s interface {
+	Cover(CoverPolicy) (*Covering, error)
+}) {
 	var cells int
 	for b.Loop() {
-		cv, err := c.Cover(CoverPolicy{})
+		cv, err := s.Cover(CoverPolicy{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		cells = cv.Len()
 	}
 	b.ReportMetric(float64(cells), "cells")
+}
+
+func BenchmarkCoverCircle5km(b *testing.B) {
+	c := Circle{Center: LatLngDeg{39.9087, 116.3975}, RadiusM: 5000}
+	benchCover(b, c)
 }
 
 func BenchmarkCoverCircle200m(b *testing.B) {
@@ -63,15 +70,7 @@ func BenchmarkValidate1000(b *testing.B) {
 
 func BenchmarkCoverPolygon1000(b *testing.B) {
 	p := bigPolygon(b)
-	var cells int
-	for b.Loop() {
-		cv, err := p.Cover(CoverPolicy{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cells = cv.Len()
-	}
-	b.ReportMetric(float64(cells), "cells")
+	benchCover(b, p)
 }
 
 // BenchmarkDecodeGeofenceCovering: reading a stored 5 km circle's covering,
@@ -108,4 +107,15 @@ func BenchmarkValidCell(b *testing.B) {
 	if n == 0 {
 		b.Fatal("no valid cell")
 	}
+}
+
+// BenchmarkCoverPolygon5km: a 24-gon of radius 5 km, the polygon
+// counterpart of BenchmarkCoverCircle5km (a campaign's typical fence).
+func BenchmarkCoverPolygon5km(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	p, ps := NewPolygon(randomStar(rng, 39.9087, 116.3975, 5000, 5000, 24))
+	if ps != nil {
+		b.Fatal(ps)
+	}
+	benchCover(b, p)
 }

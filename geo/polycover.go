@@ -85,6 +85,9 @@ type polyClassifier struct {
 	north, south h3.Cell // the cells holding the poles at the current level
 	boxes        []box
 	cOnly        bool // every region from the C's boundary (tests)
+	// polarZ: a cell whose Go centre has |z| above it may reach within
+	// h3PolarRad of a pole (goRegion leaves it to the C); per level.
+	polarZ float64
 }
 
 func newPolyClassifier(pp *polyPrep) *polyClassifier {
@@ -105,6 +108,7 @@ func newPolyClassifier(pp *polyPrep) *polyClassifier {
 func (cl *polyClassifier) startLevel(res int) {
 	cl.north = h3.LatLngToCell(h3.LatLng{Lat: 90, Lng: 0}, res)
 	cl.south = h3.LatLngToCell(h3.LatLng{Lat: -90, Lng: 0}, res)
+	cl.polarZ = math.Cos(min(math.Pi, cellBoundRad(res)+h3PolarRad))
 }
 
 func (cl *polyClassifier) classify(c h3.Cell, res int, ctx any) (CellState, any) {
@@ -217,7 +221,7 @@ func (cl *polyClassifier) goRegion(c h3.Cell, res int, parent *edgeList) (reg ce
 	face, i, j, k := h3CellToFaceIjk(h)
 	p := h3FaceIjkToPoint(face, i, j, k, res)
 	r := cellBoundRad(res)
-	if math.Abs(p.Z) > math.Cos(min(math.Pi, r+h3PolarRad)) {
+	if math.Abs(p.Z) > cl.polarZ {
 		return reg, false
 	}
 	lat, lng := p.Deg()

@@ -120,8 +120,12 @@ func withDisk(c h3.Cell, k int) []h3.Cell {
 
 // icosaEdgePoints returns points along the thirty icosahedron edges
 // (great-circle arcs between adjacent pentagon centres), steps-1 per edge,
-// on the edge and at offsets either side.
-func icosaEdgePoints(t *testing.T, steps int) [][3]float64 {
+// at each offset (radians, along the edge's normal; 0 is on the edge).
+// Without offsets: on the edge, 1e-9 and 1e-5 either side.
+func icosaEdgePoints(t *testing.T, steps int, offsets ...float64) [][3]float64 {
+	if len(offsets) == 0 {
+		offsets = []float64{0, 1e-9, -1e-9, 1e-5, -1e-5}
+	}
 	t.Helper()
 	var verts [][3]float64
 	for _, c := range h3.Pentagons(0) {
@@ -134,7 +138,7 @@ func icosaEdgePoints(t *testing.T, steps int) [][3]float64 {
 		for b := a + 1; b < len(verts); b++ {
 			p, q := verts[a], verts[b]
 			ang := math.Acos(p[0]*q[0] + p[1]*q[1] + p[2]*q[2])
-			if !(ang < 1.2) { // adjacent vertices are atan(2) ≈ 1.107 rad apart
+			if !(ang < 1.2) { // adjacent vertices are atan(2) ≈ 1.107 rad apart; NaN for antipodes
 				continue
 			}
 			edges++
@@ -143,7 +147,7 @@ func icosaEdgePoints(t *testing.T, steps int) [][3]float64 {
 			for s := 1; s < steps; s++ {
 				tt := float64(s) / float64(steps)
 				wa, wb := math.Sin((1-tt)*ang)/math.Sin(ang), math.Sin(tt*ang)/math.Sin(ang)
-				for _, off := range []float64{0, 1e-9, -1e-9, 1e-5, -1e-5} {
+				for _, off := range offsets {
 					var v [3]float64
 					for i := range 3 {
 						v[i] = wa*p[i] + wb*q[i] + off*nrm[i]/nl

@@ -184,42 +184,11 @@ func TestLatLngToCellGoFaceCentres(t *testing.T) {
 // circles between adjacent pentagon centres), on them and at tiny
 // offsets either side, where the closest face changes.
 func TestLatLngToCellGoFaceEdges(t *testing.T) {
-	var verts [][3]float64
-	for _, c := range h3.Pentagons(0) {
-		ll := h3.CellToLatLng(c)
-		verts = append(verts, h3PortUnit(ll.Lat, ll.Lng))
-	}
 	steps := h3PortEnvInt(t, "H3PORT_EDGE_STEPS", 60)
-	offsets := []float64{0, 1e-15, -1e-15, 1e-13, -1e-13, 1e-10, -1e-10, 1e-7, -1e-7}
 	var pts []h3PortPoint
-	edges := 0
-	for a := range verts {
-		for b := a + 1; b < len(verts); b++ {
-			p, q := verts[a], verts[b]
-			dot := p[0]*q[0] + p[1]*q[1] + p[2]*q[2]
-			ang := math.Acos(dot)
-			if !(ang < 1.2) { // adjacent vertices are atan(2) ≈ 1.107 rad apart; NaN for antipodes
-				continue
-			}
-			edges++
-			nrm := [3]float64{p[1]*q[2] - p[2]*q[1], p[2]*q[0] - p[0]*q[2], p[0]*q[1] - p[1]*q[0]}
-			nl := math.Sqrt(nrm[0]*nrm[0] + nrm[1]*nrm[1] + nrm[2]*nrm[2])
-			for s := 1; s < steps; s++ {
-				tt := float64(s) / float64(steps)
-				wa, wb := math.Sin((1-tt)*ang)/math.Sin(ang), math.Sin(tt*ang)/math.Sin(ang)
-				for _, off := range offsets {
-					var v [3]float64
-					for i := range 3 {
-						v[i] = wa*p[i] + wb*q[i] + off*nrm[i]/nl
-					}
-					la, ln := h3PortDeg(v)
-					pts = append(pts, h3PortAllRes(la, ln)...)
-				}
-			}
-		}
-	}
-	if edges != 30 {
-		t.Fatalf("found %d icosahedron edges, want 30", edges)
+	for _, v := range icosaEdgePoints(t, steps, 0, 1e-15, -1e-15, 1e-13, -1e-13, 1e-10, -1e-10, 1e-7, -1e-7) {
+		la, ln := h3PortDeg(v)
+		pts = append(pts, h3PortAllRes(la, ln)...)
 	}
 	var tl h3PortTally
 	tl.check(t, "face edges", pts)

@@ -58,6 +58,46 @@ func TestChordConversions(t *testing.T) {
 	}
 }
 
+// TestChordToRadSeries checks the series against math.Asin on random and
+// edge chords below the switch, and that the result never falls below the
+// chord (a bound the index relies on) nor decreases across the switch.
+func TestChordToRadSeries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(c float64) {
+		t.Helper()
+		got, want := ChordToRad(c), 2*math.Asin(c/2)
+		if math.Abs(got-want) > 2*ulp(want) {
+			t.Fatalf("ChordToRad(%g) = %.17g, asin gives %.17g (%.1f ulp)", c, got, want, math.Abs(got-want)/ulp(want))
+		}
+		if got < c {
+			t.Fatalf("ChordToRad(%g) = %.17g < chord", c, got)
+		}
+	}
+	for _, c := range []float64{0, 5e-324, 1e-300, 1e-12, 1e-6, 3.1e-4, 1e-3, shortChord / 2, math.Nextafter(shortChord, 0), shortChord} {
+		check(c)
+	}
+	for i := 0; i < 200000; i++ {
+		check(rng.Float64() * shortChord)
+		check(math.Exp(-rng.Float64()*40) * shortChord) // small chords, log-uniform
+	}
+	prev := 0.0
+	for c := shortChord * (1 - 1e-12); c < shortChord*(1+1e-12); c = math.Nextafter(c, 1) {
+		got := ChordToRad(c)
+		if got < prev {
+			t.Fatalf("ChordToRad decreases at %.17g: %.17g after %.17g", c, got, prev)
+		}
+		prev = got
+	}
+}
+
+// ulp is the spacing of float64s at x (x > 0), or the smallest subnormal.
+func ulp(x float64) float64 {
+	if x == 0 {
+		return math.SmallestNonzeroFloat64
+	}
+	return math.Nextafter(x, math.Inf(1)) - x
+}
+
 func TestValidLatLng(t *testing.T) {
 	for _, c := range []struct {
 		lat, lng float64

@@ -120,8 +120,17 @@ func sameNode(a, b *node) error {
 		return fmt.Errorf("node %x: %d children %d places, want %d %d", a.cell,
 			len(a.children), len(a.places), len(b.children), len(b.places))
 	}
-	if !slices.Equal(a.bounds, b.bounds) {
-		return fmt.Errorf("node %x: bounds differ", a.cell)
+	for i := range a.bounds {
+		p, q, k := a.bounds[i], b.bounds[i], boundOf(a.children[i])
+		if p.center != q.center || p.capRad != q.capRad || p.maxStatic != q.maxStatic {
+			return fmt.Errorf("node %x: bound %d is %+v, want %+v", a.cell, i, p, q)
+		}
+		// The search reads a leaf's places from its parent's bound: they
+		// must be the leaf's own.
+		if p.center != k.center || p.capRad != k.capRad || p.maxStatic != k.maxStatic ||
+			len(p.places) != len(k.places) || (len(k.places) > 0 && &p.places[0] != &k.places[0]) {
+			return fmt.Errorf("node %x: bound %d does not describe child %x", a.cell, i, a.children[i].cell)
+		}
 	}
 	for i := range a.places {
 		p, q := a.places[i], b.places[i]

@@ -74,15 +74,17 @@ type searcher struct {
 }
 
 type entry struct {
-	ub  float64 // upper bound of any score under n
-	lbM float64 // lower bound of the distance to any place under n
-	n   *node
+	ub   float64 // upper bound of any score under n
+	lbM  float64 // lower bound of the distance to any place under n
+	n    *node
+	leaf *bound // n's bound in its parent when n is a leaf, else nil
 }
 
 var searchers = sync.Pool{New: func() any { return &searcher{seen: map[*Item]struct{}{}} }}
 
 // Search returns the best q.Limit hits in ranking order, appended to dst.
-// It allocates nothing of its own beyond the H3 calls (scratch is pooled).
+// It allocates nothing (scratch is pooled) once the disk around the user's
+// top-level cell is cached.
 func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 	var st SearchStats
 	if q.Limit <= 0 {
@@ -103,13 +105,13 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 
 	// The user's cell and enough rings around its top-level parent to cover
 	// the radius. (geo.CellOf, in Go, gives the MidRes cell; its parent is
-	// bits; the grid disk is one cgo call.)
+	// bits; the grid disk is memoised.)
 	st.Cell = geo.CellOf(q.LatDeg, q.LngDeg, MidRes)
-	origin := h3.Cell(geo.CellParent(st.Cell, TopRes))
 	st.Rings = int(math.Ceil(q.RadiusM / topMinWidthM))
-	for _, c := range h3.GridDisk(origin, st.Rings) {
-		if n := s.top[uint64(c)]; n != nil {
-			sr.push(n, &bound{center: n.center, capRad: n.capRad, maxStatic: n.maxStatic}, u, radRad, w, nil, &st)
+	for _, c := range topDisks.get(geo.CellParent(st.Cell, TopRes), st.Rings) {
+		if n := s.top[c]; n != nil {
+			b := boundOf(n)
+			sr.push(n, &b, nil, u, radRad, w, nil, &st)
 		}
 	}
 
@@ -119,19 +121,24 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 		if full && e.ub < sr.hits[q.Limit-1].Score {
 			break // nothing left can beat the k-th hit
 		}
-		if e.n.places == nil {
+		if e.leaf == nil {
 			var kth *float64
 			if full {
 				kth = &sr.hits[q.Limit-1].Score
 			}
 			for i := range e.n.bounds {
-				sr.push(e.n.children[i], &e.n.bounds[i], u, radRad, w, kth, &st)
+				b := &e.n.bounds[i]
+				var leaf *bound
+				if b.places != nil {
+					leaf = b
+				}
+				sr.push(e.n.children[i], b, leaf, u, radRad, w, kth, &st)
 			}
 			continue
 		}
 		dTerm := w.DistanceTerm(e.lbM)
-		for i := range e.n.places {
-			p := &e.n.places[i]
+		for i := range e.leaf.places {
+			p := &e.leaf.places[i]
 			if len(sr.hits) == q.Limit && dTerm+p.static < sr.hits[q.Limit-1].Score {
 				break // places are sorted by static score: the rest are worse
 			}
@@ -192,7 +199,10 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 }
 
 // push queues node n, whose bound is b, unless it lies beyond the radius.
-func (sr *searcher) push(n *node, b *bound, u geo.Point, radRad float64, w targeting.Weights, kth *float64, st *SearchStats) {
+// leaf is b when n is a leaf (b, not n, is then what the search reads),
+// else nil; it is separate from b so that a bound made on the caller's
+// stack for a top-level node does not escape to the heap.
+func (sr *searcher) push(n *node, b, leaf *bound, u geo.Point, radRad float64, w targeting.Weights, kth *float64, st *SearchStats) {
 	st.Nodes++
 	// The angle to the centre is at least the chord (2·asin(c/2) ≥ c), so
 	// chord − cap is a lower bound of the angle to any place under n.
@@ -215,7 +225,7 @@ func (sr *searcher) push(n *node, b *bound, u geo.Point, radRad float64, w targe
 	if kth != nil && ub < *kth {
 		return // cannot beat the k-th hit: not worth queueing
 	}
-	sr.heap = append(sr.heap, entry{ub: ub, lbM: lbM, n: n})
+	sr.heap = append(sr.heap, entry{ub: ub, lbM: lbM, n: n, leaf: leaf})
 	// sift up (max-heap on ub)
 	h := sr.heap
 	for i := len(h) - 1; i > 0; {

@@ -69,11 +69,21 @@ type node struct {
 
 // bound is what the search needs of a child before deciding to visit it,
 // stored contiguously in the parent so that bounding 49 children reads one
-// array instead of chasing 49 pointers.
+// array instead of chasing 49 pointers. For a leaf it also holds the
+// leaf's places (the same slice), so that the search never reads a leaf's
+// node: one cache miss fewer per leaf visited. (float32 fields, 32 bytes
+// to a bound, measured slower: the scan of bounds is bound by arithmetic,
+// not memory.)
 type bound struct {
 	center    geo.Point
 	capRad    float64
 	maxStatic float64
+	places    []place // the child's places when it is a leaf, else nil
+}
+
+// boundOf returns the bound of node k.
+func boundOf(k *node) bound {
+	return bound{center: k.center, capRad: k.capRad, maxStatic: k.maxStatic, places: k.places}
 }
 
 // Stats describe a snapshot, for metrics.
@@ -493,7 +503,7 @@ func newParent(cell uint64, kids []*node) *node {
 	n.bounds = make([]bound, len(kids))
 	for i, k := range kids {
 		n.capRad = math.Max(n.capRad, geo.ChordToRad(math.Sqrt(n.center.Chord2(k.center)))+k.capRad)
-		n.bounds[i] = bound{center: k.center, capRad: k.capRad, maxStatic: k.maxStatic}
+		n.bounds[i] = boundOf(k)
 	}
 	n.capRad += capSlackRad
 	return n

@@ -132,6 +132,11 @@ func sameNode(a, b *node) error {
 			return fmt.Errorf("node %x: bound %d does not describe child %x", a.cell, i, a.children[i].cell)
 		}
 	}
+	if !slices.EqualFunc(a.groups, b.groups, func(g, h group) bool {
+		return g.lo == h.lo && g.hi == h.hi && g.center == h.center && g.capRad == h.capRad && g.maxStatic == h.maxStatic
+	}) {
+		return fmt.Errorf("node %x: groups %+v, want %+v", a.cell, a.groups, b.groups)
+	}
 	for i := range a.places {
 		p, q := a.places[i], b.places[i]
 		if p.item.ID != q.item.ID || p.idx != q.idx || p.pt != q.pt || p.static != q.static || p.cat != q.cat || p.flags != q.flags {

@@ -11,13 +11,19 @@
 // angular radius — exact for the data, whatever H3's cell geometry does at
 // pentagons or face edges) and the best static score under it.
 //
-// Query. geo.CellOf (H3 in Go) finds the user's top cell and one cgo call its grid disk,
-// with enough rings to cover the radius; from there the search is pure Go,
-// best-first over the hierarchy: a node's upper bound is the distance term at
-// the nearest point its cap allows plus its best static score. Nodes beyond
-// the radius are cut, and the search stops as soon as no remaining node can
-// beat the k-th best result — so a dense city centre is answered from the
-// few cells nearest the user instead of every place within the radius.
+// An inner node also bounds its children in groups: the runs of up to 7
+// that share a parent one resolution up (6 or 8).
+//
+// Query. geo.CellOf (H3 in Go) finds the user's top cell and a memoised
+// H3 grid disk the top cells around it, with enough rings to cover the
+// radius; from there the search is pure Go, best-first over the hierarchy:
+// a node's upper bound is the distance term at the nearest point its cap
+// allows plus its best static score. Expanding a node queues its groups,
+// expanding a group its children, so that of a dense node's 49 children only
+// those in groups that can still matter are bounded. Nodes beyond the
+// radius are cut, and the search stops as soon as no remaining node can beat
+// the k-th best result — so a dense city centre is answered from the few
+// cells nearest the user instead of every place within the radius.
 //
 // Concurrency. Readers load the current *Snapshot with one atomic read and
 // never block; a Snapshot and everything it points to are immutable. Writers

@@ -68,16 +68,28 @@ type SearchStats struct {
 
 // searcher is the reusable scratch of one search.
 type searcher struct {
-	heap []entry
-	seen map[*Item]struct{}
-	hits []Hit
+	heap    []slot  // max-heap on ub
+	entries []entry // what the slots refer to, in the order queued
+	seen    map[*Item]struct{}
+	hits    []Hit
 }
 
+// slot is an entry in the heap: the heap moves 16 bytes per swap, not the
+// entry's 40.
+type slot struct {
+	ub float64 // upper bound of any score under the entry
+	i  int32   // index in entries
+}
+
+// entry is a queued part of the hierarchy: a leaf (leaf set; then n is
+// not), a group of n's children (grp > 0: n.groups[grp-1]) or an inner
+// node n.
 type entry struct {
-	ub   float64 // upper bound of any score under n
-	lbM  float64 // lower bound of the distance to any place under n
+	ub   float64 // upper bound of any score under it
+	lbM  float64 // lower bound of the distance to any place under it
 	n    *node
-	leaf *bound // n's bound in its parent when n is a leaf, else nil
+	leaf *bound // the leaf's bound in its parent
+	grp  int32
 }
 
 var searchers = sync.Pool{New: func() any { return &searcher{seen: map[*Item]struct{}{}} }}
@@ -93,6 +105,7 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 	sr := searchers.Get().(*searcher)
 	defer func() {
 		sr.heap = sr.heap[:0]
+		sr.entries = sr.entries[:0]
 		sr.hits = sr.hits[:0]
 		clear(sr.seen)
 		searchers.Put(sr)
@@ -111,7 +124,7 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 	for _, c := range topDisks.get(geo.CellParent(st.Cell, TopRes), st.Rings) {
 		if n := s.top[c]; n != nil {
 			b := boundOf(n)
-			sr.push(n, &b, nil, u, radRad, w, nil, &st)
+			sr.push(&b, entry{n: n}, u, radRad, w, nil, &st)
 		}
 	}
 
@@ -126,13 +139,21 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 			if full {
 				kth = &sr.hits[q.Limit-1].Score
 			}
-			for i := range e.n.bounds {
-				b := &e.n.bounds[i]
-				var leaf *bound
-				if b.places != nil {
-					leaf = b
+			if e.grp == 0 {
+				// A node: queue its groups, or the child of a group of one.
+				for i := range e.n.groups {
+					g := &e.n.groups[i]
+					if g.hi-g.lo == 1 {
+						sr.pushChild(e.n, int(g.lo), u, radRad, w, kth, &st)
+					} else {
+						sr.push(&g.bound, entry{n: e.n, grp: int32(i + 1)}, u, radRad, w, kth, &st)
+					}
 				}
-				sr.push(e.n.children[i], b, leaf, u, radRad, w, kth, &st)
+				continue
+			}
+			g := &e.n.groups[e.grp-1]
+			for i := g.lo; i < g.hi; i++ {
+				sr.pushChild(e.n, int(i), u, radRad, w, kth, &st)
 			}
 			continue
 		}
@@ -198,11 +219,21 @@ func (s *Snapshot) Search(q *Query, dst []Hit) ([]Hit, SearchStats) {
 	return append(dst, sr.hits...), st
 }
 
-// push queues node n, whose bound is b, unless it lies beyond the radius.
-// leaf is b when n is a leaf (b, not n, is then what the search reads),
-// else nil; it is separate from b so that a bound made on the caller's
-// stack for a top-level node does not escape to the heap.
-func (sr *searcher) push(n *node, b, leaf *bound, u geo.Point, radRad float64, w targeting.Weights, kth *float64, st *SearchStats) {
+// pushChild queues n's i-th child.
+func (sr *searcher) pushChild(n *node, i int, u geo.Point, radRad float64, w targeting.Weights, kth *float64, st *SearchStats) {
+	b := &n.bounds[i]
+	var e entry
+	if b.places != nil {
+		e.leaf = b // the search reads the bound, not the leaf's node
+	} else {
+		e.n = n.children[i]
+	}
+	sr.push(b, e, u, radRad, w, kth, st)
+}
+
+// push queues e, whose bound is b, unless it lies beyond the radius or
+// cannot beat the k-th hit (kth, nil until there are k hits).
+func (sr *searcher) push(b *bound, e entry, u geo.Point, radRad float64, w targeting.Weights, kth *float64, st *SearchStats) {
 	st.Nodes++
 	// The angle to the centre is at least the chord (2·asin(c/2) ≥ c), so
 	// chord − cap is a lower bound of the angle to any place under n.
@@ -225,7 +256,9 @@ func (sr *searcher) push(n *node, b, leaf *bound, u geo.Point, radRad float64, w
 	if kth != nil && ub < *kth {
 		return // cannot beat the k-th hit: not worth queueing
 	}
-	sr.heap = append(sr.heap, entry{ub: ub, lbM: lbM, n: n, leaf: leaf})
+	e.ub, e.lbM = ub, lbM
+	sr.entries = append(sr.entries, e)
+	sr.heap = append(sr.heap, slot{ub: ub, i: int32(len(sr.entries) - 1)})
 	// sift up (max-heap on ub)
 	h := sr.heap
 	for i := len(h) - 1; i > 0; {
@@ -240,7 +273,7 @@ func (sr *searcher) push(n *node, b, leaf *bound, u geo.Point, radRad float64, w
 
 func (sr *searcher) pop() entry {
 	h := sr.heap
-	top := h[0]
+	top := sr.entries[h[0].i]
 	last := len(h) - 1
 	h[0] = h[last]
 	h = h[:last]

@@ -64,7 +64,20 @@ type node struct {
 	count     int       // places under the node
 	children  []*node   // sorted by cell; nil for leaves
 	bounds    []bound   // bounds[i] is children[i]'s, inline for the scan
+	groups    []group   // the children in runs by their parent one resolution up
 	places    []place   // sorted by static score, best first; leaves only
+}
+
+// group is a run of an inner node's children with the same parent one
+// resolution above theirs (H3 numbers a cell's children digit by digit, so
+// such siblings are contiguous in the sorted children), under one bound:
+// up to 7 of the 49. The search bounds a node's groups first and a group's
+// children only when the group itself is reached, so that the many children
+// of a dense node that can never make the top k are never bounded one by
+// one.
+type group struct {
+	bound
+	lo, hi int32 // the group is children[lo:hi]
 }
 
 // bound is what the search needs of a child before deciding to visit it,
@@ -491,22 +504,46 @@ func newParent(cell uint64, kids []*node) *node {
 	if len(kids) == 0 {
 		return nil
 	}
-	n := &node{cell: cell, children: kids, maxStatic: math.Inf(-1)}
-	var sum geo.Point
+	n := &node{cell: cell, children: kids}
+	b := enclose(kids)
+	n.center, n.capRad, n.maxStatic = b.center, b.capRad, b.maxStatic
 	for _, k := range kids {
 		n.count += k.count
-		w := float64(k.count)
-		sum = sum.Add(geo.Point{X: k.center.X * w, Y: k.center.Y * w, Z: k.center.Z * w})
-		n.maxStatic = math.Max(n.maxStatic, k.maxStatic)
 	}
-	n.center = centerOf(sum, kids[0].center)
 	n.bounds = make([]bound, len(kids))
 	for i, k := range kids {
-		n.capRad = math.Max(n.capRad, geo.ChordToRad(math.Sqrt(n.center.Chord2(k.center)))+k.capRad)
 		n.bounds[i] = boundOf(k)
 	}
-	n.capRad += capSlackRad
+	up := geo.CellResolution(kids[0].cell) - 1
+	for lo := 0; lo < len(kids); {
+		p := geo.CellParent(kids[lo].cell, up)
+		hi := lo + 1
+		for hi < len(kids) && geo.CellParent(kids[hi].cell, up) == p {
+			hi++
+		}
+		n.groups = append(n.groups, group{bound: enclose(kids[lo:hi]), lo: int32(lo), hi: int32(hi)})
+		lo = hi
+	}
 	return n
+}
+
+// enclose returns a bound of all the places under kids (not empty): the
+// centre is the mean of theirs weighted by place counts, the cap reaches
+// the farthest of their caps.
+func enclose(kids []*node) bound {
+	b := bound{maxStatic: math.Inf(-1)}
+	var sum geo.Point
+	for _, k := range kids {
+		w := float64(k.count)
+		sum = sum.Add(geo.Point{X: k.center.X * w, Y: k.center.Y * w, Z: k.center.Z * w})
+		b.maxStatic = math.Max(b.maxStatic, k.maxStatic)
+	}
+	b.center = centerOf(sum, kids[0].center)
+	for _, k := range kids {
+		b.capRad = math.Max(b.capRad, geo.ChordToRad(math.Sqrt(b.center.Chord2(k.center)))+k.capRad)
+	}
+	b.capRad += capSlackRad
+	return b
 }
 
 // centerOf normalises a sum of unit vectors; if they cancel out (antipodal

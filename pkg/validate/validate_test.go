@@ -3,6 +3,7 @@ package validate
 import (
 	"math"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -159,6 +160,54 @@ func FuzzMiniProgramOK(f *testing.F) {
 		checkMiniProgram(&v, "mini_program", mp)
 		if got, want := miniProgramOK(mp), v.Err() == nil; got != want {
 			t.Fatalf("miniProgramOK = %v, detailed check: %v", got, v.Err())
+		}
+	})
+}
+
+// TestPlainHTTP: the fast path takes the usual icon URLs and leaves the rest
+// to url.Parse.
+func TestPlainHTTP(t *testing.T) {
+	for _, c := range []struct {
+		s          string
+		plain, abs bool
+	}{
+		{"https://cdn.example.com/icons/mp-1.png", true, true},
+		{"http://a", true, true},
+		{"https://a.b/c_d~e/", true, true},
+		{"https://", false, false},
+		{"https:///x", false, false},
+		{"https://a.b/c?d=1", false, true},
+		{"https://a.b:8443/c", false, true},
+		{"https://user@a.b/c", false, true},
+		{"https://a_b/c", false, true},
+		{"HTTPS://a.b/c", false, true},
+		{"ftp://a.b/c", false, false},
+		{"https://a b/c", false, false},
+		{"/relative", false, false},
+	} {
+		if got := plainHTTP(c.s); got != c.plain {
+			t.Errorf("plainHTTP(%q) = %v, want %v", c.s, got, c.plain)
+		}
+		if got := absoluteHTTP(c.s); got != c.abs {
+			t.Errorf("absoluteHTTP(%q) = %v, want %v", c.s, got, c.abs)
+		}
+	}
+}
+
+// FuzzPlainHTTP: whatever the fast path accepts, url.Parse accepts too, with
+// scheme http(s), a host, and nothing moved into query, fragment or user.
+func FuzzPlainHTTP(f *testing.F) {
+	for _, s := range []string{"https://cdn.example.com/icons/mp-1.png", "http://a", "https://a.b/c_d~e/", "https://a.b:80/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainHTTP(s) {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			t.Fatalf("plainHTTP(%q) but url.Parse gives %#v, %v", s, u, err)
 		}
 	})
 }

@@ -325,3 +325,17 @@ func TestCellsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestAxialDigit: the axial digit table agrees with _unitIjkToDigit on
+// every ijk vector with components in [−3, 3], unit or not.
+func TestAxialDigit(t *testing.T) {
+	for i := -3; i <= 3; i++ {
+		for j := -3; j <= 3; j++ {
+			for k := -3; k <= 3; k++ {
+				if got, want := h3AxialDigit(i-k, j-k), h3UnitIjkToDigit(i, j, k); got != want {
+					t.Errorf("(%d, %d, %d): axial digit %d, _unitIjkToDigit %d", i, j, k, got, want)
+				}
+			}
+		}
+	}
+}

@@ -88,7 +88,7 @@ func TestApplyMatchesLoad(t *testing.T) {
 		}
 		for id, mp := range state {
 			it := got.Item(id)
-			if (it == nil) != mp.Hidden || (it != nil && it.Name != mp.Name) {
+			if (it == nil) != mp.Hidden || (it != nil && it.Name() != mp.Name) {
 				t.Fatalf("round %d: Item(%s) = %+v, want %v", round, id, it, mp)
 			}
 		}

@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -131,3 +132,51 @@ func BenchmarkDecodeItem(b *testing.B) {
 }
 
 var errStop = errors.New("stop")
+
+// TestItemWireMatchesProto: an item's encoded card and places are byte for
+// byte proto.Marshal's MiniProgramCard and Place, and its strings are the
+// mini-program's, on random catalogs and edge cases (empty strings, zeros
+// and negative zeros, unicode, more places than build's inline buffer).
+func TestItemWireMatchesProto(t *testing.T) {
+	w := targeting.DefaultWeights()
+	cat := randomCatalog(rand.New(rand.NewPCG(8, 8)), 1000)
+	negZero := math.Copysign(0, -1)
+	edge := &v1.MiniProgram{Id: "e", Name: "Ünïcödé 单车", Category: v1.Category_CATEGORY_SPORTS, Rating: negZero}
+	for i := range 6 {
+		p := &v1.Place{Id: fmt.Sprintf("p%d", i), Location: &v1.LatLng{Latitude: float64(i) - 2.5, Longitude: negZero}}
+		if i%2 == 0 {
+			p.Label = "北京 #" + p.Id
+		}
+		if i == 3 {
+			p.Id, p.Location = "", &v1.LatLng{}
+		}
+		edge.Places = append(edge.Places, p)
+	}
+	cat = append(cat, edge, &v1.MiniProgram{Id: "z", Places: []*v1.Place{{Location: &v1.LatLng{}}}})
+	det := proto.MarshalOptions{Deterministic: true}
+	for _, mp := range cat {
+		it := NewItem(mp, w)
+		if it == nil {
+			continue
+		}
+		card, _ := det.Marshal(&v1.MiniProgramCard{Id: mp.Id, Name: mp.Name, Category: mp.Category, IconUrl: mp.IconUrl, Rating: mp.Rating})
+		if it.Card != string(card) {
+			t.Fatalf("%s: card %x, proto.Marshal %x", mp.Id, it.Card, card)
+		}
+		if it.ID != mp.Id || it.Name() != mp.Name || it.IconURL() != mp.IconUrl {
+			t.Fatalf("%s: strings %q %q %q", mp.Id, it.ID, it.Name(), it.IconURL())
+		}
+		for i, p := range mp.Places {
+			ll := p.GetLocation()
+			want, _ := det.Marshal(&v1.Place{Id: p.Id, Label: p.Label, Location: &v1.LatLng{Latitude: ll.GetLatitude(), Longitude: ll.GetLongitude()}})
+			got := &it.Places[i]
+			if got.Wire != string(want) || got.ID != p.Id || got.Label() != p.Label {
+				t.Fatalf("%s place %d: %x %q %q, want %x %q %q", mp.Id, i, got.Wire, got.ID, got.Label(), want, p.Id, p.Label)
+			}
+			// Bit for bit: a -0 stays -0.
+			if lat, lng := got.LatLng(); math.Float64bits(lat) != math.Float64bits(ll.GetLatitude()) || math.Float64bits(lng) != math.Float64bits(ll.GetLongitude()) {
+				t.Fatalf("%s place %d: at %v, %v, want %v, %v", mp.Id, i, lat, lng, ll.GetLatitude(), ll.GetLongitude())
+			}
+		}
+	}
+}

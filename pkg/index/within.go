@@ -30,8 +30,7 @@ func (s *Snapshot) CountInside(g geo.Geofence, gc geo.GeofenceCovering) int {
 				if _, dup := seen[p.item]; dup || capAngle(center, p.pt) > rad+capSlackRad {
 					continue
 				}
-				pl := &p.item.Places[p.idx]
-				if g.ContainsDeg(pl.Lat, pl.Lng) {
+				if g.ContainsDeg(p.item.Places[p.idx].LatLng()) {
 					seen[p.item] = struct{}{}
 				}
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/aroundme/aroundme/pkg/index"
 	"github.com/aroundme/aroundme/pkg/pagetoken"
 	"github.com/aroundme/aroundme/pkg/validate"
+	"github.com/aroundme/aroundme/pkg/wirefmt"
 	"github.com/aroundme/aroundme/targeting"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -214,7 +215,7 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 		size += protowire.SizeTag(fResponseResults) + protowire.SizeBytes(r.size)
 	}
 	if next != "" {
-		size += sizeString(fResponseNextPageToken, next)
+		size += wirefmt.SizeString(fResponseNextPageToken, next)
 	}
 	// The response's bytes, exactly sized, in a recycled buffer that the
 	// codec hands to the transport and takes back once written (codec.go).
@@ -222,7 +223,7 @@ func (s *discoveryService) Nearby(ctx context.Context, req *v1.NearbyRequest) (*
 	for i := range sc.results {
 		b = appendResult(b, &sc.results[i])
 	}
-	b = appendString(b, fResponseNextPageToken, next)
+	b = wirefmt.AppendString(b, fResponseNextPageToken, next)
 	resp.ProtoReflect().SetUnknown(b)
 	clear(sc.results) // drop references to items and offers
 	return resp, nil
@@ -276,20 +277,20 @@ var wireScratch = sync.Pool{New: func() any { return &nearbyScratch{} }}
 // do, so that the CPU overlaps the cache misses (a million items do not stay
 // in cache) instead of taking them one by one between HMACs and while
 // encoding. Each loop only reads what the one before brought in, so every
-// miss of a loop is independent of the others. An item's text is one string
-// (id, name, icon URL, then each place's id and label), two or three cache
-// lines: its first byte, the end of the icon URL and the place's id and
-// label cover them; offers are messages of their own.
+// miss of a loop is independent of the others. An item's text is one
+// allocation (the encoded card, then each encoded place: see index.Item),
+// two or three cache lines: the card's ends and the place's ends cover
+// them; offers are messages of their own.
 func touch(hits []index.Hit) {
 	var sink int
 	for i := range hits {
 		it := hits[i].Item
-		sink += len(it.ID) + len(it.Places) + len(it.Offers)
+		sink += len(it.Card) + len(it.Places) + len(it.Offers)
 	}
 	for i := range hits {
 		it := hits[i].Item
 		pl := &it.Places[hits[i].Place]
-		sink += len(pl.ID) + len(pl.Label) + first(it.ID) + last(it.IconURL)
+		sink += len(pl.Wire) + first(it.Card) + last(it.Card)
 		for _, o := range it.Offers {
 			sink += len(o.GetId()) + len(o.GetTitle())
 		}
@@ -297,7 +298,7 @@ func touch(hits []index.Hit) {
 	for i := range hits {
 		it := hits[i].Item
 		pl := &it.Places[hits[i].Place]
-		sink += first(pl.ID) + last(pl.Label)
+		sink += first(pl.Wire) + last(pl.Wire)
 		for _, o := range it.Offers {
 			sink += first(o.GetId()) + first(o.GetTitle())
 		}

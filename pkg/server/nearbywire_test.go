@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/aroundme/aroundme/pkg/api/aroundme/v1"
 	"github.com/aroundme/aroundme/pkg/index"
+	"github.com/aroundme/aroundme/pkg/wirefmt"
 	"github.com/aroundme/aroundme/targeting"
 	"google.golang.org/protobuf/proto"
 )
@@ -46,13 +47,13 @@ func TestNearbyWireMatchesProto(t *testing.T) {
 			}
 			b = appendResult(b, &r)
 			want.Results = append(want.Results, &v1.NearbyResult{
-				MiniProgram: &v1.MiniProgramCard{Id: h.Item.ID, Name: h.Item.Name, Category: h.Item.Category, IconUrl: h.Item.IconURL, Rating: h.Item.Rating},
-				Place:       &v1.Place{Id: pl.ID, Label: pl.Label, Location: &v1.LatLng{Latitude: pl.Lat, Longitude: pl.Lng}},
+				MiniProgram: &v1.MiniProgramCard{Id: h.Item.ID, Name: h.Item.Name(), Category: h.Item.Category, IconUrl: h.Item.IconURL(), Rating: h.Item.Rating},
+				Place:       &v1.Place{Id: pl.ID, Label: pl.Label(), Location: latLngOf(&pl)},
 				DistanceM:   h.DistanceM, Score: h.Score, Offers: r.offers, EventToken: string(r.token), Reasons: r.reasons,
 				Sponsorship: sp,
 			})
 		}
-		b = appendString(b, fResponseNextPageToken, next)
+		b = wirefmt.AppendString(b, fResponseNextPageToken, next)
 		wantBytes, err := proto.MarshalOptions{Deterministic: true}.Marshal(want)
 		if err != nil {
 			t.Fatal(err)
@@ -65,4 +66,9 @@ func TestNearbyWireMatchesProto(t *testing.T) {
 			t.Fatalf("decoded %v, %v", got, err)
 		}
 	}
+}
+
+func latLngOf(p *index.PlaceInfo) *v1.LatLng {
+	lat, lng := p.LatLng()
+	return &v1.LatLng{Latitude: lat, Longitude: lng}
 }
